@@ -1,0 +1,592 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		  HTTP transfers on libcurl's multi interface, inside a backend.
+ *
+ * One multi handle per backend keeps connections alive between pages and
+ * scans.  A batch owns its transfers; its memory context's reset callback
+ * removes and frees whatever curl state is left, so an ERROR (including a
+ * query cancel raised while we wait) leaks nothing.  libcurl callbacks never
+ * raise errors: they record what happened and return an abort code, and the
+ * caller reports it once curl has returned.
+ *
+ * Waits poll the multi handle at most every 100 ms and run
+ * CHECK_FOR_INTERRUPTS() in between, so a cancel or statement_timeout stops
+ * a hung request within that time.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <curl/curl.h>
+
+#include "common/pg_prng.h"
+#include "finops_usage.h"
+#include "miscadmin.h"
+#include "utils/timestamp.h"
+
+#define FU_USER_AGENT	"finops_usage/1.0"
+#define FU_POLL_MS		100
+
+typedef enum TransferState
+{
+	XFER_QUEUED,				/* waiting for a slot or for its backoff */
+	XFER_RUNNING,
+	XFER_DONE					/* finished; handed out or about to be */
+} TransferState;
+
+typedef struct Transfer
+{
+	FuHttpRequest *req;
+	struct FuHttpBatch *batch;
+	TransferState state;
+	TimestampTz not_before;		/* backoff: do not start before this */
+	CURL	   *easy;
+	struct curl_slist *slist;
+	char	   *buf;			/* malloc'd response body */
+	size_t		len;
+	size_t		cap;
+	size_t		limit;
+	bool		too_big;
+	bool		oom;
+	double		retry_after;
+	char		errbuf[CURL_ERROR_SIZE];
+} Transfer;
+
+struct FuHttpBatch
+{
+	MemoryContext cxt;
+	int			max_concurrency;
+	int			running;
+	List	   *transfers;		/* every Transfer of the batch */
+	List	   *done;			/* finished, not yet handed out */
+	bool		destroyed;
+	MemoryContextCallback cb;
+};
+
+static CURLM *fu_multi = NULL;
+static int	fu_in_flight = 0;
+static FuHttpStats fu_stats;
+
+void
+fu_http_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not initialize libcurl")));
+}
+
+FuHttpStats *
+fu_http_stats(void)
+{
+	return &fu_stats;
+}
+
+static CURLM *
+get_multi(void)
+{
+	if (fu_multi == NULL)
+	{
+		fu_multi = curl_multi_init();
+		if (fu_multi == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+					 errmsg("could not create a libcurl multi handle")));
+	}
+	return fu_multi;
+}
+
+/* Release the curl side of a transfer; safe to call twice */
+static void
+transfer_cleanup(Transfer *t, bool free_body)
+{
+	if (t->easy)
+	{
+		curl_multi_remove_handle(fu_multi, t->easy);
+		curl_easy_cleanup(t->easy);
+		t->easy = NULL;
+		if (t->state == XFER_RUNNING)
+		{
+			fu_in_flight--;
+			t->batch->running--;
+		}
+	}
+	if (t->slist)
+	{
+		curl_slist_free_all(t->slist);
+		t->slist = NULL;
+	}
+	if (free_body && t->buf)
+	{
+		free(t->buf);
+		t->buf = NULL;
+	}
+}
+
+static void
+batch_reset_callback(void *arg)
+{
+	FuHttpBatch *batch = (FuHttpBatch *) arg;
+	ListCell   *lc;
+
+	if (batch->destroyed)
+		return;
+	batch->destroyed = true;
+	foreach(lc, batch->transfers)
+	{
+		Transfer   *t = (Transfer *) lfirst(lc);
+
+		transfer_cleanup(t, true);
+		if (t->req->resp)
+		{
+			free(t->req->resp);
+			t->req->resp = NULL;
+		}
+	}
+}
+
+FuHttpBatch *
+fu_http_batch_create(MemoryContext cxt, int max_concurrency)
+{
+	FuHttpBatch *batch = MemoryContextAllocZero(cxt, sizeof(FuHttpBatch));
+
+	batch->cxt = cxt;
+	batch->max_concurrency = Max(max_concurrency, 1);
+	batch->cb.func = batch_reset_callback;
+	batch->cb.arg = batch;
+	MemoryContextRegisterResetCallback(cxt, &batch->cb);
+	return batch;
+}
+
+void
+fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req)
+{
+	MemoryContext old = MemoryContextSwitchTo(batch->cxt);
+	Transfer   *t = palloc0(sizeof(Transfer));
+
+	t->req = req;
+	t->batch = batch;
+	t->state = XFER_QUEUED;
+	req->priv = t;
+	req->attempts = 0;
+	req->throttles = 0;
+	batch->transfers = lappend(batch->transfers, t);
+	MemoryContextSwitchTo(old);
+}
+
+int
+fu_http_batch_pending(FuHttpBatch *batch)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, batch->transfers)
+	{
+		Transfer   *t = (Transfer *) lfirst(lc);
+
+		if (t->state != XFER_DONE)
+			n++;
+	}
+	return n + list_length(batch->done);
+}
+
+/* Free the response of a finished request */
+void
+fu_http_release(FuHttpRequest *req)
+{
+	if (req->resp)
+	{
+		free(req->resp);
+		req->resp = NULL;
+	}
+	req->resp_len = 0;
+}
+
+/* libcurl callbacks: never raise errors here */
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		n = size * nmemb;
+
+	if (t->len + n > t->limit)
+	{
+		t->too_big = true;
+		return 0;
+	}
+	if (t->len + n + 1 > t->cap)
+	{
+		size_t		newcap = Max(t->cap * 2, 16384);
+		char	   *nb;
+
+		while (newcap < t->len + n + 1)
+			newcap *= 2;
+		nb = realloc(t->buf, newcap);
+		if (nb == NULL)
+		{
+			t->oom = true;
+			return 0;
+		}
+		t->buf = nb;
+		t->cap = newcap;
+	}
+	memcpy(t->buf + t->len, ptr, n);
+	t->len += n;
+	return n;
+}
+
+static size_t
+header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		n = size * nitems;
+
+	if (n > 12 && pg_strncasecmp(buffer, "retry-after:", 12) == 0)
+	{
+		char		tmp[32];
+		size_t		len = Min(n - 12, sizeof(tmp) - 1);
+
+		memcpy(tmp, buffer + 12, len);
+		tmp[len] = '\0';
+		t->retry_after = strtod(tmp, NULL);
+	}
+	else if (n > 15 && pg_strncasecmp(buffer, "content-length:", 15) == 0 &&
+			 t->buf == NULL)
+	{
+		/* size the buffer once for the whole body */
+		char		tmp[32];
+		size_t		len = Min(n - 15, sizeof(tmp) - 1);
+		long long	cl;
+
+		memcpy(tmp, buffer + 15, len);
+		tmp[len] = '\0';
+		cl = strtoll(tmp, NULL, 10);
+		if (cl > 0 && (size_t) cl < t->limit)
+		{
+			t->buf = malloc(cl + 1);
+			if (t->buf)
+				t->cap = cl + 1;
+		}
+	}
+	return n;
+}
+
+static void
+check_curl(CURLcode rc, const char *what)
+{
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not set libcurl option %s: %s",
+						what, curl_easy_strerror(rc))));
+}
+
+#define SETOPT(h, opt, val) check_curl(curl_easy_setopt((h), (opt), (val)), #opt)
+
+static void
+transfer_start(Transfer *t)
+{
+	FuHttpRequest *req = t->req;
+	ListCell   *lc;
+
+	if (req->prepare)
+		req->prepare(req, req->arg);
+
+	t->len = 0;
+	t->too_big = false;
+	t->oom = false;
+	t->retry_after = 0;
+	t->errbuf[0] = '\0';
+	t->limit = (size_t) fu_max_response_kb * 1024;
+	if (t->buf)
+	{
+		free(t->buf);
+		t->buf = NULL;
+	}
+	t->cap = 0;
+
+	t->easy = curl_easy_init();
+	if (t->easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+
+	foreach(lc, req->headers)
+	{
+		struct curl_slist *n = curl_slist_append(t->slist, (char *) lfirst(lc));
+
+		if (n == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+					 errmsg("out of memory building HTTP headers")));
+		t->slist = n;
+	}
+	/* no "Expect: 100-continue" round trip for bodies */
+	t->slist = curl_slist_append(t->slist, "Expect:");
+	if (t->slist == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("out of memory building HTTP headers")));
+
+	SETOPT(t->easy, CURLOPT_URL, req->url);
+	SETOPT(t->easy, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(t->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) fu_connect_timeout_ms);
+	SETOPT(t->easy, CURLOPT_TIMEOUT_MS, (long) fu_request_timeout_ms);
+	SETOPT(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file)
+		SETOPT(t->easy, CURLOPT_CAINFO, req->ca_file);
+	SETOPT(t->easy, CURLOPT_USERAGENT, FU_USER_AGENT);
+	SETOPT(t->easy, CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(t->easy, CURLOPT_HTTPHEADER, t->slist);
+	SETOPT(t->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	SETOPT(t->easy, CURLOPT_WRITEDATA, t);
+	SETOPT(t->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	SETOPT(t->easy, CURLOPT_HEADERDATA, t);
+	SETOPT(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	SETOPT(t->easy, CURLOPT_PRIVATE, t);
+	if (strcmp(req->method, "POST") == 0)
+	{
+		SETOPT(t->easy, CURLOPT_POST, 1L);
+		SETOPT(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+		SETOPT(t->easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	}
+	else if (strcmp(req->method, "GET") != 0)
+		SETOPT(t->easy, CURLOPT_CUSTOMREQUEST, req->method);
+
+	if (curl_multi_add_handle(get_multi(), t->easy) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not start an HTTP transfer")));
+	t->state = XFER_RUNNING;
+	t->batch->running++;
+	fu_in_flight++;
+	fu_stats.max_in_flight = Max(fu_stats.max_in_flight, fu_in_flight);
+	req->attempts++;
+	fu_stats.requests++;
+	if (req->attempts > 1)
+		fu_stats.retries++;
+}
+
+/* Capped exponential backoff with jitter, at least any Retry-After */
+static void
+schedule_retry(Transfer *t)
+{
+	int			attempt = t->req->attempts;
+	double		delay = fu_retry_base_ms * pow(2.0, Min(attempt - 1, 20));
+
+	delay = Min(delay, (double) fu_retry_max_ms);
+	/* equal jitter: half fixed, half random */
+	delay = delay / 2 + pg_prng_double(&pg_global_prng_state) * delay / 2;
+	if (t->retry_after > 0)
+		delay = Max(delay, Min(t->retry_after * 1000.0, (double) fu_retry_max_ms));
+	t->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												(int64) delay);
+	t->state = XFER_QUEUED;
+}
+
+static void
+transfer_finish(Transfer *t, CURLcode rc)
+{
+	FuHttpRequest *req = t->req;
+	FuHttpBatch *batch = t->batch;
+	bool		retry = false;
+
+	req->failed = false;
+	req->too_large = false;
+	req->status = 0;
+	req->retry_after = t->retry_after;
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->status);
+	transfer_cleanup(t, false);
+	t->state = XFER_DONE;
+
+	if (rc != CURLE_OK)
+	{
+		req->failed = true;
+		if (t->too_big)
+		{
+			req->too_large = true;
+			snprintf(req->error, sizeof(req->error),
+					 "The response is larger than finops_usage.max_response_size (%d kB).",
+					 fu_max_response_kb);
+		}
+		else if (t->oom)
+			snprintf(req->error, sizeof(req->error), "out of memory");
+		else
+		{
+			snprintf(req->error, sizeof(req->error), "%s",
+					 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+			/* timeouts, resets and cut bodies are transient */
+			retry = true;
+		}
+	}
+	else
+	{
+		FuHttpRetry verdict;
+
+		fu_stats.bytes += t->len;
+		if (t->buf == NULL)
+			t->buf = malloc(1);
+		if (t->buf == NULL)
+		{
+			req->failed = true;
+			snprintf(req->error, sizeof(req->error), "out of memory");
+		}
+		else
+		{
+			t->buf[t->len] = '\0';
+			if (req->resp)
+				free(req->resp);
+			req->resp = t->buf;
+			req->resp_len = t->len;
+			t->buf = NULL;
+			t->cap = 0;
+
+			if (req->classify)
+				verdict = req->classify(req, req->arg);
+			else if (req->status == 429)
+				verdict = FU_HTTP_RETRY_THROTTLED;
+			else if (req->status >= 500)
+				verdict = FU_HTTP_RETRY_TRANSIENT;
+			else
+				verdict = FU_HTTP_DONE;
+			if (verdict == FU_HTTP_RETRY_THROTTLED)
+			{
+				req->throttles++;
+				fu_stats.throttles++;
+			}
+			retry = (verdict != FU_HTTP_DONE);
+		}
+	}
+
+	if (retry && req->attempts <= fu_max_retries)
+	{
+		fu_http_release(req);
+		schedule_retry(t);
+		return;
+	}
+
+	/* final outcome, success or not */
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch->cxt);
+
+		batch->done = lappend(batch->done, t);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* Read completion messages; they may belong to another batch */
+static void
+drain_messages(void)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(fu_multi, &left)) != NULL)
+	{
+		Transfer   *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+		if (t != NULL && t->state == XFER_RUNNING)
+			transfer_finish(t, msg->data.result);
+	}
+}
+
+/*
+ * Start what may be started; return milliseconds until the next backoff
+ * ends (-1: nothing waiting on a backoff).
+ */
+static long
+start_queued(FuHttpBatch *batch)
+{
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTimestamp();
+	long		next = -1;
+
+	foreach(lc, batch->transfers)
+	{
+		Transfer   *t = (Transfer *) lfirst(lc);
+
+		if (t->state != XFER_QUEUED)
+			continue;
+		if (t->not_before > now)
+		{
+			long		ms = (long) ((t->not_before - now) / 1000) + 1;
+
+			if (next < 0 || ms < next)
+				next = ms;
+			continue;
+		}
+		if (batch->running >= batch->max_concurrency)
+			break;
+		transfer_start(t);
+	}
+	return next;
+}
+
+/*
+ * Wait until one request of the batch is finished (successfully, with an
+ * HTTP error, or with a transport failure after the retries) and return it;
+ * NULL when the batch has nothing left.
+ */
+FuHttpRequest *
+fu_http_batch_wait(FuHttpBatch *batch)
+{
+	for (;;)
+	{
+		long		backoff;
+		long		timeout;
+		int			still;
+		CURLMcode	mc;
+
+		if (batch->done != NIL)
+		{
+			Transfer   *t = (Transfer *) linitial(batch->done);
+
+			batch->done = list_delete_first(batch->done);
+			return t->req;
+		}
+		CHECK_FOR_INTERRUPTS();
+
+		backoff = start_queued(batch);
+		if (batch->running == 0 && backoff < 0)
+			return NULL;
+
+		mc = curl_multi_perform(get_multi(), &still);
+		if (mc != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+		drain_messages();
+		if (batch->done != NIL)
+			continue;
+
+		timeout = FU_POLL_MS;
+		if (backoff >= 0 && backoff < timeout)
+			timeout = backoff;
+		if (batch->running > 0)
+		{
+			long		ct = -1;
+
+			curl_multi_timeout(fu_multi, &ct);
+			if (ct >= 0 && ct < timeout)
+				timeout = ct;
+			mc = curl_multi_wait(fu_multi, NULL, 0, (int) timeout, NULL);
+			if (mc != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("HTTP transfer failed: %s",
+								curl_multi_strerror(mc))));
+		}
+		else if (timeout > 0)
+			pg_usleep(timeout * 1000L);
+	}
+}

@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * json.h
+ *		  Small JSON documents (error bodies, token replies) through jansson.
+ *
+ * jansson declares json_object, as does PostgreSQL's fmgrprotos.h, so
+ * jansson stays inside json.c.  Pages of rows do not come here: they are
+ * parsed with PostgreSQL's event parser by the providers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FU_JSON_H
+#define FU_JSON_H
+
+/*
+ * Look up string members of a top-level object.  For each key in keys (a
+ * NULL-terminated list of alternatives separated by '|', e.g.
+ * "message|Message"), store a palloc'd copy or NULL in values.  Returns
+ * false if the text is not a JSON object.
+ */
+extern bool fu_json_get_strings(const char *text, size_t len,
+								const char *const *keys, char **values);
+
+#endif							/* FU_JSON_H */

@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+"""Local cloud emulator for finops_usage tests.
+
+    python3 test/emulator/server.py --port 0 --port-file FILE [--today YYYY-MM-DD] [--page-size N] [--verbose]
+
+Binds 127.0.0.1 only.  API requests (any path outside /_emulator/) are
+dispatched on X-Amz-Target and must carry a valid SigV4 signature; the control
+API under /_emulator/ is open.  See README.md.
+
+HTTP/1.1 with keep-alive; every response carries Content-Length.  Each
+connection gets its own thread, so a slow or sleeping request never blocks
+another one.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import aws_ce  # noqa: E402
+import company  # noqa: E402
+import control  # noqa: E402
+import sigv4  # noqa: E402
+
+AMZ_JSON = "application/x-amz-json-1.1"
+ACCEPTED_CONTENT_TYPES = (AMZ_JSON, "application/json")
+CE_REGION = "us-east-1"
+CE_SERVICE = "ce"
+MALFORMED_BODY = b'{"ResultsByTime": [ {"TimePeriod": nope'
+DEFAULT_DENIED = ("User: arn:aws:iam::111111111111:user/finops-reader is not authorized to perform: %s on resource: "
+                  "arn:aws:ce:us-east-1:111111111111:/%s because no identity-based policy allows the %s action")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY every
+    # keep-alive response would stall ~40 ms on Nagle + delayed ACK.
+    disable_nagle_algorithm = True
+
+    # -- plumbing ----------------------------------------------------------------
+    def log_message(self, fmt, *args):
+        if self.server.state.verbose:
+            sys.stderr.write("%s - %s\n" % (self.address_string(), fmt % args))
+
+    def send_response(self, code, message=None):
+        # Like the base class, minus the "Server: BaseHTTP/..." header AWS never sends.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _send(self, status, content_type, body, extra=(), content_length=None, send=None):
+        self.send_response(status)
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body if send is None else send)
+        self.wfile.flush()
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
+
+    def _dispatch(self):
+        body = self._read_body()
+        raw_path, _, query = self.path.partition("?")
+        if raw_path == "/_emulator" or raw_path.startswith("/_emulator/"):
+            status, ctype, payload = control.handle(self.server.state, self.command, raw_path, query, body)
+            self._send(status, ctype, payload)
+        else:
+            self._api(raw_path, query, body)
+
+    # -- AWS JSON 1.1 ------------------------------------------------------------
+    def _api(self, raw_path, query, body):
+        state = self.server.state
+        target = self.headers.get("X-Amz-Target")
+        op = None
+        if target and target.startswith(aws_ce.TARGET_PREFIX):
+            op = target[len(aws_ce.TARGET_PREFIX):]
+        log_op = op if op in aws_ce.OPERATIONS else (target or "-")
+        entry = state.begin(log_op, self.command, self.path, self.headers.items(), body)
+        try:
+            latency = state.config["latency_ms"]
+            if latency:
+                time.sleep(latency / 1000.0)
+            try:
+                sigv4.verify(self.command, raw_path, query, self.headers.items(), body, region=CE_REGION,
+                             service=CE_SERVICE, now=datetime.datetime.now(datetime.timezone.utc))
+            except sigv4.AuthError as e:
+                return self._error(entry, e.status, e.code, e.message)
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if self.command != "POST" or op not in aws_ce.OPERATIONS or ctype not in ACCEPTED_CONTENT_TYPES:
+                # What a Coral JSON endpoint answers when it cannot route the call.
+                return self._error(entry, 400, "UnknownOperationException", None)
+            ctx = aws_ce.Ctx(state.today(), state.config["page_size"])
+            fault = state.take_fault(op)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._fault(entry, fault, op, body, ctx)
+            status, payload, code = self._run(op, body, ctx)
+            if code:
+                entry["error"] = code
+            self._reply(entry, status, payload)
+        finally:
+            state.end(entry)
+
+    def _run(self, op, body, ctx):
+        """(status, body bytes, error code or None) of the real answer."""
+        try:
+            obj = aws_ce.handle(op, body, ctx)
+        except aws_ce.ApiError as e:
+            return e.status, _error_body(e.code, e.message), e.code
+        return 200, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), None
+
+    def _reply(self, entry, status, payload, **kw):
+        entry["status"] = status
+        self._send(status, AMZ_JSON, payload, extra=(("x-amzn-RequestId", control.State.request_id(entry)),
+                                                    ("Cache-Control", "no-cache")), **kw)
+
+    def _error(self, entry, status, code, message, message_key="message"):
+        entry["error"] = code
+        self._reply(entry, status, _error_body(code, message, message_key))
+
+    def _fault(self, entry, fault, op, body, ctx):
+        kind, p = fault["kind"], fault["params"]
+        key = p.get("message_key", "message")
+        if kind == "throttle":
+            return self._reply(entry, int(p.get("status", 400)), _error_body(
+                p.get("code", "LimitExceededException"), p.get("message", "Rate exceeded"), key))
+        if kind == "error":
+            action = "ce:" + op
+            return self._reply(entry, int(p.get("status", 400)), _error_body(
+                p.get("code", "AccessDeniedException"), p.get("message", DEFAULT_DENIED % (action, op, action)), key))
+        if kind in ("http500", "http503"):
+            code = p.get("code", "InternalFailure" if kind == "http500" else "ServiceUnavailable")
+            return self._reply(entry, 500 if kind == "http500" else 503, _error_body(code, p.get("message"), key))
+        if kind == "malformed":
+            return self._reply(entry, 200, p.get("body", MALFORMED_BODY.decode()).encode())
+        if kind == "wrong_shape":
+            shape = p.get("body", aws_ce.WRONG_SHAPES[op])
+            return self._reply(entry, 200, json.dumps(shape, separators=(",", ":")).encode())
+        if kind == "drop":
+            entry["status"] = 0
+            self.close_connection = True
+            _hard_close(self.connection)
+            return None
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            status, payload, _ = self._run(op, body, ctx)
+            return self._reply(entry, status, payload)
+        status, payload, _ = self._run(op, body, ctx)
+        cut = max(1, len(payload) // 2)
+        if kind == "truncated":
+            return self._reply(entry, status, payload[:cut])
+        # kind == "cut": promise the whole body, deliver half, hang up.
+        self.close_connection = True
+        self._reply(entry, status, payload, send=payload[:cut])
+        _hard_close(self.connection)
+        return None
+
+
+def _error_body(code, message, message_key="message"):
+    obj = {"__type": code}
+    if message is not None:
+        obj[message_key] = message
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _hard_close(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # idle keep-alive connections must not delay shutdown
+
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-response (a cancelled query) is not an
+        # emulator bug; stay quiet about it unless --verbose.
+        if isinstance(sys.exc_info()[1], (ConnectionError, socket.timeout)) and not self.state.verbose:
+            return
+        super().handle_error(request, client_address)
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def make_server(port=0, today=None, page_size=control.DEFAULT_PAGE_SIZE, verbose=False, warm=True):
+    srv = Server(("127.0.0.1", port), Handler)
+    srv.state = control.State(today=today, page_size=page_size, verbose=verbose)
+    if warm:
+        threading.Thread(target=_warm, args=(srv.state.today(),), daemon=True).start()
+    return srv
+
+
+def _warm(today):
+    """Generate every day up to `today` once (~1 s of CPU), newest first, so the
+    first long-window query does not pay for it; the cache is shared and pure."""
+    d = min(today, company.DATA_END)
+    while d >= company.DATA_START:
+        company.rows(d)
+        d -= datetime.timedelta(days=1)
+
+
+def _write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = pick a free one)")
+    ap.add_argument("--port-file", help="write the bound port here (atomically) once listening")
+    ap.add_argument("--today", type=datetime.date.fromisoformat, default=None,
+                    help="the emulator's current date (default: the real UTC date)")
+    ap.add_argument("--page-size", type=int, default=control.DEFAULT_PAGE_SIZE,
+                    help="groups (or ResultsByTime without GroupBy) per page; default %(default)s")
+    ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = ap.parse_args(argv)
+    if args.page_size < 1:
+        ap.error("--page-size must be >= 1")
+
+    srv = make_server(args.port, args.today, args.page_size, args.verbose)
+    port = srv.server_address[1]
+    if args.port_file:
+        _write_port_file(args.port_file, port)
+    if args.verbose:
+        sys.stderr.write("finops emulator listening on 127.0.0.1:%d\n" % port)
+
+    def stop(*_):
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

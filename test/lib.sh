@@ -1,0 +1,95 @@
+# Shared by test/run.sh and test/demo.sh: packages, build, a throwaway
+# PostgreSQL cluster owned by an unprivileged user, and the emulator.
+# Everything started here is stopped by fu_cleanup (installed as a trap).
+
+FU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FU_PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libjansson-dev libssl-dev pkg-config make gcc curl python3"
+FU_PGBIN=/usr/lib/postgresql/15/bin
+FU_PYTHON=/usr/bin/python3
+# the emulator's "today" and the extension's, pinned so output is stable
+FU_TODAY=${FU_TODAY:-2026-06-15}
+
+fu_log() { printf '== %s\n' "$*" >&2; }
+
+fu_sudo() {
+	# run a command as root: directly when we are root, else through sudo
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+fu_ensure_packages() {
+	local missing=""
+	for p in $FU_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		fu_log "installing Debian packages:$missing"
+		fu_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		# the Debian package creates a default cluster we do not use
+		fu_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+	fi
+}
+
+fu_build() {
+	fu_log "building and installing the extension"
+	make -C "$FU_ROOT" -s >/dev/null
+	fu_sudo make -C "$FU_ROOT" -s install >/dev/null
+}
+
+# The unprivileged user that owns the cluster
+fu_pg_user() {
+	if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+fu_as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+fu_free_port() {
+	"$FU_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+fu_start_cluster() {
+	FU_TMP=$(mktemp -d /tmp/finops_usage.XXXXXX)
+	chmod 755 "$FU_TMP"
+	FU_PGDATA=$FU_TMP/data
+	FU_PGSOCK=$FU_TMP/sock
+	mkdir -p "$FU_PGDATA" "$FU_PGSOCK"
+	[ "$(id -u)" = 0 ] && chown -R postgres: "$FU_TMP"
+	FU_PGPORT=$(fu_free_port)
+	fu_log "starting a throwaway cluster on port $FU_PGPORT ($FU_PGDATA)"
+	fu_as_pg "$FU_PGBIN/initdb" -D "$FU_PGDATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+	cat >>"$FU_PGDATA/postgresql.conf" <<EOF
+listen_addresses = ''
+port = $FU_PGPORT
+unix_socket_directories = '$FU_PGSOCK'
+fsync = off
+log_min_messages = warning
+EOF
+	fu_as_pg "$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
+	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
+}
+
+fu_start_emulator() {
+	local portfile=$FU_TMP/emulator.port
+	fu_log "starting the cloud emulator (today = $FU_TODAY)"
+	"$FU_PYTHON" "$FU_ROOT/test/emulator/server.py" --port 0 --port-file "$portfile" \
+		--today "$FU_TODAY" "$@" >"$FU_TMP/emulator.log" 2>&1 &
+	FU_EMU_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$portfile" ] && break
+		kill -0 "$FU_EMU_PID" 2>/dev/null || { cat "$FU_TMP/emulator.log" >&2; return 1; }
+		sleep 0.1
+	done
+	FU_EMU_URL=http://127.0.0.1:$(cat "$portfile")
+	export FU_EMULATOR_URL=$FU_EMU_URL
+}
+
+fu_cleanup() {
+	local rc=$?
+	if [ -n "${FU_EMU_PID:-}" ]; then kill "$FU_EMU_PID" 2>/dev/null; wait "$FU_EMU_PID" 2>/dev/null; fi
+	if [ -n "${FU_PGDATA:-}" ] && [ -f "$FU_PGDATA/postmaster.pid" ]; then
+		fu_as_pg "$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -m immediate stop >/dev/null 2>&1
+	fi
+	if [ -n "${FU_TMP:-}" ] && [ -z "${FU_KEEP:-}" ]; then rm -rf "$FU_TMP"; fi
+	return $rc
+}

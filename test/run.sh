@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds and installs the
+# extension, starts a throwaway cluster and the emulator, runs the SigV4
+# suite, the emulator's self-check and pg_regress, and tears it all down.
+#   bash test/run.sh            (FU_KEEP=1 keeps the temp dir for a look)
+set -u
+. "$(dirname "$0")/lib.sh"
+trap fu_cleanup EXIT
+cd "$FU_ROOT"
+
+fu_ensure_packages
+fu_build || exit 1
+
+passed=0
+failed=0
+skipped=0
+count() {
+	# add the "N passed, M failed[, K skipped]" of a suite's last line
+	local line=$1
+	local p f s
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
+	s=$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	skipped=$((skipped + ${s:-0}))
+}
+
+fu_log "SigV4 test suite"
+out=$(bash test/sigv4_test.sh 2>&1)
+rc=$?
+echo "$out" | grep -v '^ok ' 
+count "$(echo "$out" | tail -n 1)"
+[ $rc = 0 ] || failed=$((failed + 1))
+
+fu_log "emulator self-check"
+out=$("$FU_PYTHON" test/emulator/selftest.py 2>&1)
+rc=$?
+echo "$out" | tail -n 3
+count "$(echo "$out" | tail -n 1)"
+[ $rc = 0 ] || failed=$((failed + 1))
+
+fu_start_cluster || exit 1
+fu_start_emulator || exit 1
+
+fu_log "pg_regress"
+mkdir -p test/results
+tests=$(sed -n 's/^REGRESS = //p' Makefile)
+"$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress" \
+	--inputdir=. --outputdir=test/results --bindir="$FU_PGBIN" \
+	--host="$FU_PGSOCK" --port="$FU_PGPORT" --user=postgres \
+	--dbname=contrib_regression $tests | tee "$FU_TMP/regress.out"
+rc=${PIPESTATUS[0]}
+p=$(grep -cE ' \.\.\. ok|^ok ' "$FU_TMP/regress.out")
+f=$(grep -cE ' \.\.\. FAILED|^not ok ' "$FU_TMP/regress.out")
+passed=$((passed + p))
+failed=$((failed + f))
+if [ $rc != 0 ]; then
+	[ $f = 0 ] && failed=$((failed + 1))
+	[ -f test/results/regression.diffs ] && head -n 200 test/results/regression.diffs
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]

@@ -81,6 +81,33 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER aws_wrong
 SELECT * FROM wrong_cost WHERE period_start = '2026-06-01';
 DROP SERVER aws_wrong CASCADE;
 
+-- temporary credentials: the session token is sent and signed
+CREATE SERVER aws_temp FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'aws', endpoint :'emu');
+CREATE USER MAPPING FOR CURRENT_USER SERVER aws_temp
+  OPTIONS (access_key_id 'ASIAFINOPSEMULATOR02', secret_access_key 'emulator/Temp/Secret/Key+9876543210',
+           session_token 'emulator-session-token');
+CREATE FOREIGN TABLE temp_cost (period_start date, unblended_cost numeric)
+  SERVER aws_temp OPTIONS (source 'aws_cost');
+SELECT period_start, round(unblended_cost, 2) FROM temp_cost WHERE period_start = '2026-06-01';
+ALTER USER MAPPING FOR CURRENT_USER SERVER aws_temp OPTIONS (DROP session_token);
+SELECT period_start, round(unblended_cost, 2) FROM temp_cost WHERE period_start = '2026-06-01';
+DROP SERVER aws_temp CASCADE;
+
+-- an endpoint with a path prefix keeps it, and is signed with it
+\set emu_prefixed :emu/aws-proxy
+CREATE SERVER aws_prefixed FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'aws', endpoint :'emu_prefixed');
+CREATE USER MAPPING FOR CURRENT_USER SERVER aws_prefixed
+  OPTIONS (access_key_id 'AKIAFINOPSEMULATOR01', secret_access_key 'emulator/Secret/Key/For/Tests+0123456789');
+CREATE FOREIGN TABLE prefixed_cost (period_start date, unblended_cost numeric)
+  SERVER aws_prefixed OPTIONS (source 'aws_cost');
+SELECT emu.reset();
+SELECT period_start, round(unblended_cost, 2) FROM prefixed_cost WHERE period_start = '2026-06-01';
+SELECT json_array_elements(string_agg(line, E'\n')::json)->>'path' AS path
+FROM emu.call('/_emulator/requests?format=json') AS line;
+DROP SERVER aws_prefixed CASCADE;
+
 -- EXPLAIN shows the request but never the credentials, and sends nothing
 SELECT emu.reset();
 SELECT * FROM emu.explain($$

@@ -11,84 +11,84 @@ SET datestyle TO ISO;
 -- time quals → TimePeriod (End exclusive)
 -- ===================================================================
 -- =
-SELECT emu.reset();
-SELECT * FROM emu.explain($$
-SELECT count(*) FROM aws_cost WHERE period_start = '2026-05-01'$$);
+SELECT * FROM emu.pushdown($$
+SELECT * FROM aws_cost_by_service WHERE period_start = '2026-05-01'$$);
 SELECT period_start, period_end, round(unblended_cost, 2) FROM aws_cost WHERE period_start = '2026-05-01';
-SELECT * FROM emu.requests();
 
 -- >= and <
-SELECT emu.reset();
-SELECT count(*) FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-04';
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-04'$$);
 
 -- > and <=
-SELECT emu.reset();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start > '2026-05-01' AND period_start <= '2026-05-04'$$);
 SELECT min(period_start), max(period_start), count(*) FROM aws_cost
 WHERE period_start > '2026-05-01' AND period_start <= '2026-05-04';
-SELECT * FROM emu.requests();
 
 -- BETWEEN (both bounds included)
-SELECT emu.reset();
-SELECT min(period_start), max(period_start), count(*) FROM aws_cost
-WHERE period_start BETWEEN '2026-05-01' AND '2026-05-03';
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start BETWEEN '2026-05-01' AND '2026-05-03'$$);
 
 -- commuted operands
-SELECT emu.reset();
-SELECT count(*) FROM aws_cost WHERE '2026-05-03' > period_start AND '2026-05-01' <= period_start;
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE '2026-05-03' > period_start AND '2026-05-01' <= period_start$$);
 
 -- period_end: the bucket [2026-05-01, 2026-05-02) ends on 2026-05-02
-SELECT emu.reset();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_end = '2026-05-02'$$);
 SELECT period_start, period_end FROM aws_cost WHERE period_end = '2026-05-02';
-SELECT * FROM emu.requests();
-SELECT emu.reset();
-SELECT min(period_start), max(period_end), count(*) FROM aws_cost
-WHERE period_end > '2026-05-01' AND period_end <= '2026-05-03';
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_end > '2026-05-01' AND period_end <= '2026-05-03'$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_end >= '2026-05-02' AND period_end < '2026-05-04'$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_end BETWEEN '2026-05-02' AND '2026-05-03'$$);
 
 -- bounds on both columns: the tightest wins
-SELECT emu.reset();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost
+WHERE period_start >= '2026-04-28' AND period_end <= '2026-05-03' AND period_start > '2026-04-29'$$);
 SELECT min(period_start), max(period_end), count(*) FROM aws_cost
 WHERE period_start >= '2026-04-28' AND period_end <= '2026-05-03' AND period_start > '2026-04-29';
-SELECT * FROM emu.requests();
 
 -- only a lower bound: the end defaults to tomorrow (finops_usage.today = 2026-06-15)
-SELECT emu.reset();
-SELECT * FROM emu.explain($$
-SELECT count(*) FROM aws_cost WHERE period_start >= '2026-06-10'$$);
-SELECT count(*) FROM aws_cost WHERE period_start >= '2026-06-10';
-SELECT * FROM emu.requests();
-
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start >= '2026-06-10'$$);
+-- only an upper bound: the start defaults to 12 months back
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start < '2026-01-01'$$);
 -- no time qual: 12 months back to tomorrow
-SELECT * FROM emu.explain($$
-SELECT sum(unblended_cost) FROM aws_cost$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost$$);
 
 -- the session TimeZone does not move date windows
 SET TimeZone = 'Pacific/Kiritimati';
-SELECT emu.reset();
-SELECT count(*) FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-04';
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-04'$$);
+SET TimeZone = 'America/Los_Angeles';
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-04'$$);
 RESET TimeZone;
 
--- timestamptz comparisons widen the window by a day and are rechecked
+-- timestamptz and timestamp comparisons widen the window by a day and are rechecked
 SET TimeZone = 'America/New_York';
-SELECT emu.reset();
-SELECT * FROM emu.explain($$
+SELECT * FROM emu.pushdown($$
 SELECT period_start FROM aws_cost
 WHERE period_start >= timestamptz '2026-05-02 00:00:00+00' AND period_start < timestamptz '2026-05-04 00:00:00+00'$$);
 SELECT period_start FROM aws_cost
 WHERE period_start >= timestamptz '2026-05-02 00:00:00+00' AND period_start < timestamptz '2026-05-04 00:00:00+00';
-SELECT * FROM emu.requests();
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start > timestamp '2026-05-02 12:00'
+  AND period_end <= timestamp '2026-05-05 00:00'$$);
 RESET TimeZone;
 
--- contradictory or NULL bounds: no request at all
-SELECT emu.reset();
-SELECT count(*) FROM aws_cost WHERE period_start > '2026-05-05' AND period_start < '2026-05-03';
-SELECT count(*) FROM aws_cost WHERE period_start = NULL::date;
-SELECT count(*) FROM aws_cost WHERE period_start > '2026-07-01';
-SELECT count(*) AS requests FROM emu.requests();
+-- contradictory, NULL or future bounds: no request at all
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start > '2026-05-05' AND period_start < '2026-05-03'$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start = NULL::date$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start > '2026-07-01'$$);
 
 -- MONTHLY: whole months only
 SELECT emu.reset();

@@ -59,6 +59,27 @@ BEGIN
     RETURN NEXT replace(line, current_setting('fu_test.emu'), '<emulator>');
   END LOOP;
 END $$;
+-- pushdown proof of a query: what EXPLAIN (VERBOSE) says will be sent, the
+-- number of rows, and what the emulator received
+CREATE FUNCTION emu.pushdown(query text)
+RETURNS TABLE (step text, detail text) LANGUAGE plpgsql AS $$
+DECLARE line text; n bigint := 0; r record;
+BEGIN
+  PERFORM emu.reset();
+  FOR line IN SELECT * FROM emu.explain(query) LOOP
+    line := btrim(line);
+    IF line ~ '^(Request|Filter|Time window|Note):' THEN
+      step := 'explain'; detail := line; RETURN NEXT;
+    END IF;
+  END LOOP;
+  FOR r IN EXECUTE query LOOP
+    n := n + 1;
+  END LOOP;
+  step := 'rows'; detail := n::text; RETURN NEXT;
+  FOR line IN SELECT * FROM emu.requests() LOOP
+    step := 'sent'; detail := line; RETURN NEXT;
+  END LOOP;
+END $$;
 -- run a statement, report its error with numbers that vary (ports, ms) masked
 CREATE FUNCTION emu.try(query text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE msg text; det text; st text;

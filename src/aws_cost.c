@@ -682,15 +682,22 @@ new_row(CeState *st)
 	return r;
 }
 
+/* One level deeper into an object or array */
+static void
+enter_level(CeState *st)
+{
+	st->depth++;
+	if (st->depth >= lengthof(st->fields))
+		malformed("The document is nested too deeply.");
+	st->fields[st->depth] = NULL;
+}
+
 static void
 ce_object_start(void *arg)
 {
 	CeState    *st = (CeState *) arg;
 
-	st->depth++;
-	if (st->depth >= lengthof(st->fields))
-		malformed("The document is nested too deeply.");
-	st->fields[st->depth] = NULL;
+	enter_level(st);
 	if (!in_results(st))
 		return;
 
@@ -733,10 +740,7 @@ ce_array_start(void *arg)
 {
 	CeState    *st = (CeState *) arg;
 
-	st->depth++;
-	if (st->depth >= lengthof(st->fields))
-		malformed("The document is nested too deeply.");
-	st->fields[st->depth] = NULL;
+	enter_level(st);
 	if (st->depth == 2 && st->fields[1] &&
 		strcmp(st->fields[1], "ResultsByTime") == 0)
 		st->seen_results = true;

@@ -4,15 +4,21 @@ MODULE_big = finops_usage
 OBJS = \
 	$(WIN32RES) \
 	src/aws.o \
+	src/aws_ce.o \
 	src/aws_cost.o \
+	src/aws_cost_forecast.o \
+	src/aws_metrics.o \
 	src/fdw.o \
 	src/http.o \
 	src/import.o \
 	src/json.o \
+	src/jsonwalk.o \
 	src/option.o \
+	src/period.o \
 	src/providers.o \
 	src/quals.o \
-	src/sigv4.o
+	src/sigv4.o \
+	src/values.o
 PGFILEDESC = "finops_usage - cloud cost and usage foreign data wrapper"
 
 EXTENSION = finops_usage
@@ -22,7 +28,7 @@ PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl jansson openssl 2>/dev/n
 SHLIB_LINK = $(shell pkg-config --libs libcurl jansson libcrypto 2>/dev/null || echo -lcurl -ljansson -lcrypto)
 
 # pg_regress runs against the cluster and emulator test/run.sh starts
-REGRESS = setup options import pushdown results paging errors
+REGRESS = setup options import pushdown results paging errors forecast
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 EXTRA_CLEAN = test/results
@@ -33,6 +39,9 @@ override with_llvm = no
 PG_CONFIG = pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies by default
+$(OBJS): $(wildcard src/*.h)
 
 .PHONY: test demo
 test:

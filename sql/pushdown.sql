@@ -213,3 +213,38 @@ SELECT round(sum(amortized_cost), 4), round(sum(net_unblended_cost), 4), min(cur
 WHERE period_start = '2026-05-01';
 SELECT count(*) FROM aws_cost WHERE period_start = '2026-05-01';
 SELECT * FROM emu.requests();
+
+-- ===================================================================
+-- values known only at run time: subqueries and outer references
+-- ===================================================================
+SELECT * FROM emu.pushdown($$
+SELECT service FROM aws_cost WHERE period_start = (SELECT date '2026-05-02')
+  AND service = (SELECT 'AWS Lambda')$$);
+SELECT emu.reset();
+SELECT s, (SELECT round(sum(unblended_cost), 2) FROM aws_cost a
+           WHERE a.service = v.s AND period_start >= '2026-05-01' AND period_start < '2026-05-03')
+FROM (VALUES ('AWS Lambda'), ('Tax')) v(s);
+SELECT * FROM emu.requests();
+-- a changing parameter that only feeds a local filter sends nothing new
+SELECT emu.reset();
+SELECT g, (SELECT count(*) FROM aws_cost WHERE period_start >= '2026-05-01'
+           AND period_start < '2026-05-04' AND unblended_cost > g * 1000)
+FROM generate_series(1, 3) g;
+SELECT count(*) AS requests FROM emu.requests();
+
+-- infinite bounds bound nothing: the defaults apply
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start >= '-infinity' AND period_start < '2025-07-01'$$);
+SELECT * FROM emu.pushdown($$
+SELECT period_start FROM aws_cost WHERE period_start > '2026-06-13' AND period_end <= 'infinity'$$);
+
+-- granularity: =, IN, <> and NOT IN pick one granularity
+SELECT * FROM emu.pushdown($$
+SELECT granularity FROM aws_cost WHERE granularity IN ('MONTHLY') AND period_start >= '2026-04-01'$$);
+SELECT * FROM emu.pushdown($$
+SELECT granularity FROM aws_cost WHERE granularity <> 'DAILY' AND period_start >= '2026-04-01'$$);
+SELECT * FROM emu.pushdown($$
+SELECT granularity FROM aws_cost WHERE granularity NOT IN ('MONTHLY') AND period_start >= '2026-06-13'$$);
+SELECT * FROM emu.pushdown($$
+SELECT granularity FROM aws_cost WHERE granularity = 'WEEKLY'$$);
+SELECT granularity FROM aws_cost WHERE granularity IN ('DAILY', 'MONTHLY');

@@ -11,10 +11,12 @@
 #include <time.h>
 
 #include "commands/defrem.h"
+#include "aws.h"
 #include "finops_usage.h"
 #include "json.h"
 #include "mb/pg_wchar.h"
 #include "sigv4.h"
+#include "common/string.h"
 #include "storage/fd.h"
 
 typedef struct AwsCredentials
@@ -30,7 +32,7 @@ read_credentials_file(AwsCredentials *cred)
 {
 	const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE");
 	const char *profile = getenv("AWS_PROFILE");
-	char		buf[1024];
+	StringInfoData line_buf;
 	bool		in_profile = false;
 	FILE	   *f;
 
@@ -42,15 +44,16 @@ read_credentials_file(AwsCredentials *cred)
 
 		if (home == NULL)
 			return;
-		snprintf(buf, sizeof(buf), "%s/.aws/credentials", home);
-		path = pstrdup(buf);
+		path = psprintf("%s/.aws/credentials", home);
 	}
 	f = AllocateFile(path, "r");
 	if (f == NULL)
 		return;
-	while (fgets(buf, sizeof(buf), f))
+	initStringInfo(&line_buf);
+	/* whole lines: session tokens run to more than a kilobyte */
+	while (pg_get_line_buf(f, &line_buf))
 	{
-		char	   *line = buf;
+		char	   *line = line_buf.data;
 		char	   *eq;
 		char	   *end;
 
@@ -192,10 +195,10 @@ split_url(const char *url, char **host, char **path)
 void
 fu_aws_prepare(FuScan *scan, FuRequest *req, const char *service,
 			   const char *region, const char *target,
-			   const char *content_type)
+			   const char *content_type, bool query_mode)
 {
 	AwsCredentials cred;
-	FuSigV4Header headers[5];
+	FuSigV4Header headers[6];
 	FuSigV4Request sreq;
 	FuSigV4Credentials scred;
 	FuSigV4Result res;
@@ -218,6 +221,9 @@ fu_aws_prepare(FuScan *scan, FuRequest *req, const char *service,
 		headers[n++] = (FuSigV4Header) {"X-Amz-Target", target};
 	if (cred.session_token)
 		headers[n++] = (FuSigV4Header) {"X-Amz-Security-Token", cred.session_token};
+	/* query-compatible services (CloudWatch) keep their legacy error codes */
+	if (query_mode)
+		headers[n++] = (FuSigV4Header) {"x-amzn-query-mode", "true"};
 
 	sreq.method = http->method;
 	sreq.path = path;
@@ -277,6 +283,23 @@ aws_error(FuRequest *req, char **code, char **message)
 		*code = hash ? hash + 1 : c;
 	}
 	*message = vals[1];
+
+	/*
+	 * Query-compatible services (CloudWatch) name the legacy code, the one
+	 * their documentation uses, in a header: "Throttling;Sender".
+	 */
+	{
+		char	   *legacy = fu_http_header(&req->http, "x-amzn-query-error");
+
+		if (legacy && legacy[0])
+		{
+			char	   *semi = strchr(legacy, ';');
+
+			if (semi)
+				*semi = '\0';
+			*code = legacy;
+		}
+	}
 }
 
 static bool
@@ -332,6 +355,53 @@ api_text(const char *s)
 	return pg_any_to_server(s, strlen(s), PG_UTF8);
 }
 
+/* Replace every occurrence of secret in s (both may be NULL) */
+static char *
+redact(char *s, const char *secret)
+{
+	StringInfoData out;
+	char	   *p;
+	size_t		len;
+
+	if (s == NULL || secret == NULL || (len = strlen(secret)) < 4 ||
+		strstr(s, secret) == NULL)
+		return s;
+	initStringInfo(&out);
+	while ((p = strstr(s, secret)) != NULL)
+	{
+		appendBinaryStringInfo(&out, s, p - s);
+		appendStringInfoString(&out, "<redacted>");
+		s = p + len;
+	}
+	appendStringInfoString(&out, s);
+	return out.data;
+}
+
+/*
+ * An error message of the service, safe to print: signature mismatches
+ * may echo the canonical request, with the signed session token.
+ */
+static char *
+safe_message(FuScan *scan, char *message)
+{
+	AwsCredentials cred;
+	static const char *const cuts[] = {"The Canonical String", "The String-to-Sign", NULL};
+
+	if (message == NULL)
+		return NULL;
+	for (const char *const *c = cuts; *c; c++)
+	{
+		char	   *at = strstr(message, *c);
+
+		if (at)
+			*at = '\0';
+	}
+	get_credentials(scan, &cred);
+	message = redact(message, cred.secret_access_key);
+	message = redact(message, cred.session_token);
+	return message;
+}
+
 void
 fu_aws_report_error(FuScan *scan, FuRequest *req)
 {
@@ -342,7 +412,7 @@ fu_aws_report_error(FuScan *scan, FuRequest *req)
 
 	aws_error(req, &code, &message);
 	code = api_text(code);
-	message = api_text(message);
+	message = safe_message(scan, api_text(message));
 
 	if (req->http.throttles > 0 && fu_aws_check(scan, req) == FU_VERDICT_THROTTLED)
 		hint = psprintf("The request was throttled %d times in a row; run the query later or raise finops_usage.max_retries.",
@@ -354,20 +424,20 @@ fu_aws_report_error(FuScan *scan, FuRequest *req)
 				 strcmp(code, "MissingAuthenticationTokenException") == 0))
 		hint = "Check access_key_id, secret_access_key and session_token of the user mapping.";
 	else if (code && strcmp(code, "AccessDeniedException") == 0)
-		hint = "The credentials lack a permission this table needs (for aws_cost: ce:GetCostAndUsage).";
+		hint = "The credentials lack a permission this table needs (ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, cloudwatch:ListMetrics).";
 
 	if (status >= 200 && status < 300)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("unexpected response from %s", scan->source->api)));
+				 errmsg("unexpected response from %s", req->label)));
 	if (code == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("%s returned HTTP status %ld", scan->source->api, status),
+				 errmsg("%s returned HTTP status %ld", req->label, status),
 				 errdetail("The response body is not an AWS error document.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
-			 errmsg("%s returned HTTP status %ld: %s", scan->source->api,
+			 errmsg("%s returned HTTP status %ld: %s", req->label,
 					status, code),
 			 errdetail("%s: %s", code, message ? message : "(no message)"),
 			 hint ? errhint("%s", hint) : 0));

@@ -17,11 +17,14 @@
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "datatype/timestamp.h"
+#include "aws.h"
 #include "finops_usage.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -62,7 +65,7 @@ enum
 static const FuColumn cost_columns[NUM_COLS] = {
 	{"period_start", DATEOID, FU_OPS_RANGE},
 	{"period_end", DATEOID, FU_OPS_RANGE},
-	{"granularity", TEXTOID, FU_OPS_EQ},
+	{"granularity", TEXTOID, FU_OPS_SET_NEG},
 	{"linked_account", TEXTOID, FU_OPS_SET_NEG},
 	{"service", TEXTOID, FU_OPS_SET_NEG},
 	{"region", TEXTOID, FU_OPS_SET_NEG},
@@ -136,7 +139,6 @@ typedef struct CeState
 	DateADT		end;
 	bool		default_start;
 	bool		default_end;
-	char	   *base_body;		/* request body without NextPageToken */
 	Datum		fixed[NUM_COLS];	/* values filled from "=" quals */
 	bool		has_fixed[NUM_COLS];
 
@@ -151,10 +153,7 @@ typedef struct CeState
 	int			cur;
 
 	/* parser position */
-	int			depth;
-	char	   *fields[16];
 	CeRow	   *row;			/* row being filled */
-	int			metric;			/* metric object being read, or -1 */
 	bool		seen_results;
 } CeState;
 
@@ -187,6 +186,7 @@ cost_plan(FuPlanInfo *pi)
 	bool		tag_key_fixed = fu_find_qual(pi->quals, COL_TAG_KEY, FU_OP_EQ) != NULL;
 	double		rows;
 	int			ngroups;
+	const char *relname = get_rel_name(pi->table->relid);
 
 	for (int c = FIRST_DIM; c <= LAST_DIM; c++)
 	{
@@ -215,8 +215,8 @@ cost_plan(FuPlanInfo *pi)
 			appendStringInfo(&names, ", tag_value");
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("aws_cost can group by at most two dimensions, but the query needs %d (%s)",
-						ngroups, names.data),
+				 errmsg("\"%s\" can group by at most two dimensions, but the query needs %d (%s)",
+						relname, ngroups, names.data),
 				 errdetail("Cost Explorer accepts at most two GroupBy keys. A dimension fixed with \"=\" needs no grouping."),
 				 errhint("Select fewer dimension columns, fix some with \"=\", or query aws_cost_by_service, aws_cost_by_account, aws_cost_by_region or aws_cost_by_usage_type.")));
 	}
@@ -226,12 +226,12 @@ cost_plan(FuPlanInfo *pi)
 		 fu_find_qual(pi->quals, COL_TAG_VALUE, FU_OP_IN)) && !tag_key_fixed)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("aws_cost needs tag_key = '<key>' to read or filter tag_value"),
+				 errmsg("\"%s\" needs tag_key = '<key>' to read or filter tag_value", relname),
 				 errhint("Add a condition such as WHERE tag_key = 'env'.")));
 	if (bms_is_member(COL_TAG_KEY, pi->needed) && !tag_key_fixed)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("aws_cost needs tag_key = '<key>' to show tag_key"),
+				 errmsg("\"%s\" needs tag_key = '<key>' to show tag_key", relname),
 				 errhint("Cost Explorer groups by one tag key at a time; add a condition such as WHERE tag_key = 'env'.")));
 	for (int m = 0; m < NUM_METRICS; m++)
 		if (bms_is_member(FIRST_METRIC + m, pi->needed))
@@ -254,192 +254,52 @@ cost_plan(FuPlanInfo *pi)
 
 /* ---------- scan start ---------- */
 
-static DateADT
-month_floor(DateADT d)
-{
-	int			y,
-				m,
-				day;
+#define GRAN_DAILY		0x01
+#define GRAN_MONTHLY	0x02
+#define GRAN_OTHER		0x04	/* a value Cost Explorer has no rows for */
 
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+static int
+granularity_bit(Datum d)
+{
+	char	   *g = fu_qual_text(d);
+
+	if (strcmp(g, "DAILY") == 0)
+		return GRAN_DAILY;
+	if (strcmp(g, "MONTHLY") == 0)
+		return GRAN_MONTHLY;
+	if (strcmp(g, "HOURLY") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aws_cost has no HOURLY granularity"),
+				 errhint("Use DAILY or MONTHLY.")));
+	return GRAN_OTHER;
 }
 
-static DateADT
-add_months(DateADT d, int n)
+/* The granularities a bound qual on granularity lets through */
+static int
+granularity_mask(FuQual *q)
 {
-	int			y,
-				m,
-				day,
-				mdays;
+	int			mask = 0;
 
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	m += n;
-	while (m > 12)
-	{
-		m -= 12;
-		y++;
-	}
-	while (m < 1)
-	{
-		m += 12;
-		y--;
-	}
-	mdays = day_tab[isleap(y)][m - 1];
-	return date2j(y, m, Min(day, mdays)) - POSTGRES_EPOCH_JDATE;
-}
-
-static DateADT
-month_ceil(DateADT d)
-{
-	DateADT		f = month_floor(d);
-
-	return f == d ? d : add_months(f, 1);
-}
-
-static char *
-date_text(DateADT d)
-{
-	int			y,
-				m,
-				day;
-
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	return psprintf("%04d-%02d-%02d", y, m, day);
-}
-
-/* A date qual value as a date; timestamps give their UTC date */
-static DateADT
-qual_date(FuQual *q)
-{
-	if (q->valtype == DATEOID)
-		return DatumGetDateADT(q->value);
-	/* timestamp and timestamptz: both count microseconds from 2000-01-01 */
-	{
-		Timestamp	ts = DatumGetTimestamp(q->value);
-
-		if (TIMESTAMP_NOT_FINITE(ts))
-			return TIMESTAMP_IS_NOBEGIN(ts) ? DATEVAL_NOBEGIN : DATEVAL_NOEND;
-		return (DateADT) (ts >= 0 ? ts / USECS_PER_DAY :
-						  -((-ts + USECS_PER_DAY - 1) / USECS_PER_DAY));
-	}
-}
-
-/*
- * Narrow [lo, hi) of bucket starts by one qual on period_start or
- * period_end.  A bucket ends one step (a day or a month) after it starts,
- * so "period_end op d" is "period_start op d - step".
- */
-static void
-narrow_window(FuQual *q, bool monthly, DateADT *lo, DateADT *hi)
-{
-	DateADT		d = qual_date(q);
-	FuOp		op = q->op;
-
-	if (DATE_NOT_FINITE(d))
-	{
-		/* infinity bounds nothing; -infinity/+infinity on the wrong side empties */
-		if ((d == DATEVAL_NOEND && (op == FU_OP_GT || op == FU_OP_GE || op == FU_OP_EQ)) ||
-			(d == DATEVAL_NOBEGIN && (op == FU_OP_LT || op == FU_OP_LE || op == FU_OP_EQ)))
-			*hi = *lo;
-		return;
-	}
-	if (q->col == COL_PERIOD_END)
-		d = monthly ? add_months(d, -1) : d - 1;
-
-	if (q->pushdown == FU_PUSH_RECHECK)
-	{
-		/* widen by a day: the local recheck does the exact comparison */
-		if (op == FU_OP_GT || op == FU_OP_GE)
-		{
-			op = FU_OP_GE;
-			d -= 1;
-		}
-		else if (op == FU_OP_LT || op == FU_OP_LE)
-		{
-			op = FU_OP_LE;
-			d += 1;
-		}
-		else if (op == FU_OP_EQ)
-		{
-			*lo = Max(*lo, d - 1);
-			*hi = Min(*hi, d + 2);
-			return;
-		}
-	}
-
-	switch (op)
+	switch (q->op)
 	{
 		case FU_OP_EQ:
-			*lo = Max(*lo, d);
-			*hi = Min(*hi, d + 1);
-			break;
-		case FU_OP_GE:
-			*lo = Max(*lo, d);
-			break;
-		case FU_OP_GT:
-			*lo = Max(*lo, d + 1);
-			break;
-		case FU_OP_LE:
-			*hi = Min(*hi, d + 1);
-			break;
-		case FU_OP_LT:
-			*hi = Min(*hi, d);
-			break;
+			return granularity_bit(q->value);
+		case FU_OP_NE:
+			return (GRAN_DAILY | GRAN_MONTHLY) & ~granularity_bit(q->value);
+		case FU_OP_IN:
+			for (int i = 0; i < q->nelems; i++)
+				if (!q->elemnulls[i])
+					mask |= granularity_bit(q->elems[i]);
+			return mask & (GRAN_DAILY | GRAN_MONTHLY);
+		case FU_OP_NOT_IN:
+			mask = GRAN_DAILY | GRAN_MONTHLY;
+			for (int i = 0; i < q->nelems; i++)
+				mask &= ~granularity_bit(q->elems[i]);
+			return mask;
 		default:
-			break;
+			return GRAN_DAILY | GRAN_MONTHLY;
 	}
-}
-
-static char *
-qual_text(Datum d)
-{
-	return TextDatumGetCString(d);
-}
-
-static void
-append_values(StringInfo buf, FuQual *q)
-{
-	bool		first = true;
-
-	appendStringInfoString(buf, "\"Values\":[");
-	if (q->op == FU_OP_EQ || q->op == FU_OP_NE)
-		escape_json(buf, qual_text(q->value));
-	else
-	{
-		for (int i = 0; i < q->nelems; i++)
-		{
-			if (q->elemnulls[i])
-				continue;
-			if (!first)
-				appendStringInfoChar(buf, ',');
-			escape_json(buf, qual_text(q->elems[i]));
-			first = false;
-		}
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-/* Does the bound qual let no row through (NULL comparisons, empty IN)? */
-static bool
-qual_matches_nothing(FuQual *q)
-{
-	if (q->isnull)
-		return true;
-	if (q->op == FU_OP_IN)
-	{
-		for (int i = 0; i < q->nelems; i++)
-			if (!q->elemnulls[i])
-				return false;
-		return true;
-	}
-	if (q->op == FU_OP_NOT_IN)
-	{
-		for (int i = 0; i < q->nelems; i++)
-			if (q->elemnulls[i])
-				return true;
-	}
-	return false;
 }
 
 static void
@@ -455,6 +315,8 @@ cost_begin(FuScan *scan)
 	bool		has_lo = false;
 	bool		has_hi = false;
 	List	   *leaves = NIL;
+	int			granularities = GRAN_DAILY | GRAN_MONTHLY;
+	bool		gran_constrained = false;
 	StringInfoData body;
 
 	scan->pstate = st;
@@ -464,14 +326,13 @@ cost_begin(FuScan *scan)
 	st->tag_group = intVal(list_nth(pp, PlanTagGroup)) != 0;
 	if (st->tag_group)
 		st->group_cols[st->ngroups++] = COL_TAG_VALUE;
-	st->granularity = "DAILY";
 
 	/* a pushed qual that no row can satisfy: nothing to ask */
 	foreach(lc, scan->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
 
-		if (q->known && qual_matches_nothing(q))
+		if (q->known && fu_qual_matches_nothing(q))
 			return;
 	}
 
@@ -481,46 +342,41 @@ cost_begin(FuScan *scan)
 
 		if (q->col == COL_GRANULARITY && q->known)
 		{
-			char	   *g = qual_text(q->value);
-
-			if (strcmp(g, "DAILY") != 0 && strcmp(g, "MONTHLY") != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("aws_cost granularity must be DAILY or MONTHLY, not \"%s\"", g),
-						 errhint("Hourly cost data is not available through aws_cost.")));
-			st->granularity = g;
-			monthly = strcmp(g, "MONTHLY") == 0;
-			st->fixed[COL_GRANULARITY] = q->value;
-			st->has_fixed[COL_GRANULARITY] = true;
+			granularities &= granularity_mask(q);
+			gran_constrained = true;
+		}
+		else if (q->col == COL_TAG_KEY && q->known)
+		{
+			st->tag_key = fu_qual_text(q->value);
+			st->fixed[COL_TAG_KEY] = q->value;
+			st->has_fixed[COL_TAG_KEY] = true;
 		}
 	}
-	if (!st->has_fixed[COL_GRANULARITY])
-	{
-		st->fixed[COL_GRANULARITY] = CStringGetTextDatum("DAILY");
-		st->has_fixed[COL_GRANULARITY] = true;
-	}
+	/* one request reads one granularity: DAILY unless the quals say */
+	if (granularities == 0)
+		return;
+	if (!gran_constrained)
+		granularities = GRAN_DAILY;
+	else if (granularities != GRAN_DAILY && granularities != GRAN_MONTHLY)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"%s\" reads one granularity at a time",
+						RelationGetRelationName(scan->rel)),
+				 errhint("Query DAILY and MONTHLY rows separately and combine them with UNION ALL.")));
+	monthly = (granularities == GRAN_MONTHLY);
+	st->granularity = monthly ? "MONTHLY" : "DAILY";
+	st->fixed[COL_GRANULARITY] = CStringGetTextDatum(st->granularity);
+	st->has_fixed[COL_GRANULARITY] = true;
 
 	foreach(lc, scan->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
-		StringInfoData leaf;
 
 		if (!q->known)
 			continue;
 		if (q->col == COL_PERIOD_START || q->col == COL_PERIOD_END)
 		{
-			narrow_window(q, monthly, &lo, &hi);
-			if (q->op == FU_OP_EQ || q->op == FU_OP_GT || q->op == FU_OP_GE)
-				has_lo = true;
-			if (q->op == FU_OP_EQ || q->op == FU_OP_LT || q->op == FU_OP_LE)
-				has_hi = true;
-			continue;
-		}
-		if (q->col == COL_TAG_KEY)
-		{
-			st->tag_key = qual_text(q->value);
-			st->fixed[COL_TAG_KEY] = q->value;
-			st->has_fixed[COL_TAG_KEY] = true;
+			fu_narrow_window(q, q->col == COL_PERIOD_END, monthly, &lo, &hi);
 			continue;
 		}
 		if (q->col < FIRST_DIM || (q->col > LAST_DIM && q->col != COL_TAG_VALUE))
@@ -530,32 +386,23 @@ cost_begin(FuScan *scan)
 			st->fixed[q->col] = q->value;
 			st->has_fixed[q->col] = true;
 		}
-		if (q->op == FU_OP_NOT_IN && q->nelems == 0)
-			continue;			/* NOT IN () excludes nothing */
-
-		initStringInfo(&leaf);
-		if (q->op == FU_OP_NE || q->op == FU_OP_NOT_IN)
-			appendStringInfoString(&leaf, "{\"Not\":");
 		if (q->col == COL_TAG_VALUE)
-			appendStringInfoString(&leaf, "{\"Tags\":{\"Key\":");
+		{
+			/* the key is unknown only under EXPLAIN with parameters */
+			if (st->tag_key)
+				fu_ce_add_leaf(&leaves, "Tags", st->tag_key, q);
+		}
 		else
-			appendStringInfoString(&leaf, "{\"Dimensions\":{\"Key\":");
-		/* the tag key is filled in below, once known */
-		if (q->col == COL_TAG_VALUE)
-			appendStringInfoString(&leaf, "\x01");
-		else
-			escape_json(&leaf, dim_keys[q->col - FIRST_DIM]);
-		appendStringInfoChar(&leaf, ',');
-		append_values(&leaf, q);
-		appendStringInfoString(&leaf, "}}");
-		if (q->op == FU_OP_NE || q->op == FU_OP_NOT_IN)
-			appendStringInfoChar(&leaf, '}');
-		leaves = lappend(leaves, leaf.data);
+			fu_ce_add_leaf(&leaves, "Dimensions", dim_keys[q->col - FIRST_DIM], q);
 	}
+
+	/* unbounded sides (no qual, or an infinite one) get the defaults */
+	has_lo = (lo != DATEVAL_NOBEGIN);
+	has_hi = (hi != DATEVAL_NOEND);
 
 	/* defaults: what Cost Explorer keeps, up to tomorrow */
 	if (!has_lo)
-		lo = Max(lo, add_months(month_floor(today), -12));
+		lo = Max(lo, fu_add_months(fu_month_floor(today), -12));
 	if (!has_hi)
 		hi = Min(hi, today + 1);
 	st->default_start = !has_lo;
@@ -564,8 +411,8 @@ cost_begin(FuScan *scan)
 	hi = Min(hi, today + 1);
 	if (monthly)
 	{
-		lo = month_ceil(lo);
-		hi = month_ceil(hi);
+		lo = fu_month_ceil(lo);
+		hi = fu_month_ceil(hi);
 	}
 	if (lo >= hi)
 		return;					/* empty window: no call at all */
@@ -574,36 +421,8 @@ cost_begin(FuScan *scan)
 
 	initStringInfo(&body);
 	appendStringInfo(&body, "{\"TimePeriod\":{\"Start\":\"%s\",\"End\":\"%s\"},\"Granularity\":\"%s\"",
-					 date_text(lo), date_text(hi), st->granularity);
-	if (leaves != NIL)
-	{
-		StringInfoData tagkey;
-
-		initStringInfo(&tagkey);
-		if (st->tag_key)
-			escape_json(&tagkey, st->tag_key);
-		appendStringInfoString(&body, ",\"Filter\":");
-		if (list_length(leaves) > 1)
-			appendStringInfoString(&body, "{\"And\":[");
-		foreach(lc, leaves)
-		{
-			char	   *leaf = (char *) lfirst(lc);
-			char	   *mark = strchr(leaf, '\x01');
-
-			if (foreach_current_index(lc) > 0)
-				appendStringInfoChar(&body, ',');
-			if (mark)
-			{
-				appendBinaryStringInfo(&body, leaf, mark - leaf);
-				appendStringInfoString(&body, tagkey.data);
-				appendStringInfoString(&body, mark + 1);
-			}
-			else
-				appendStringInfoString(&body, leaf);
-		}
-		if (list_length(leaves) > 1)
-			appendStringInfoString(&body, "]}");
-	}
+					 fu_date_text(lo), fu_date_text(hi), st->granularity);
+	fu_ce_append_filter(&body, leaves);
 	appendStringInfoString(&body, ",\"Metrics\":[");
 	for (int m = 0, n = 0; m < NUM_METRICS; m++)
 		if (st->metric_mask & (1 << m))
@@ -631,39 +450,26 @@ cost_begin(FuScan *scan)
 		appendStringInfoChar(&body, ']');
 	}
 	appendStringInfoChar(&body, '}');
-	st->base_body = body.data;
 
-	fu_add_request(scan, "GetCostAndUsage", "POST",
-				   fu_aws_endpoint(scan, "ce.us-east-1.amazonaws.com"),
-				   body.data);
+	fu_add_request(scan, "AWS Cost Explorer GetCostAndUsage", "POST",
+				   fu_ce_url(scan), body.data);
 }
 
 static void
 cost_prepare(FuScan *scan, FuRequest *req)
 {
-	/* Cost Explorer is global, signed for us-east-1 */
-	fu_aws_prepare(scan, req, "ce", "us-east-1",
-				   "AWSInsightsIndexService.GetCostAndUsage",
-				   "application/x-amz-json-1.1");
+	fu_ce_prepare(scan, req, "GetCostAndUsage");
 }
 
 /* ---------- page parsing ---------- */
 
-static void
-malformed(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-			 errmsg("malformed response from AWS Cost Explorer GetCostAndUsage"),
-			 errdetail("%s", what)));
-}
-
-static bool
-in_results(CeState *st)
-{
-	return st->depth >= 2 && st->fields[1] &&
-		strcmp(st->fields[1], "ResultsByTime") == 0;
-}
+/*
+ * {"NextPageToken", "ResultsByTime": [{"TimePeriod": {"Start", "End"},
+ *   "Total": {metric: {"Amount", "Unit"}},
+ *   "Groups": [{"Keys": [...], "Metrics": {metric: {"Amount", "Unit"}}}],
+ *   "Estimated"}]}
+ * Levels: 1 the document, 2 ResultsByTime, 3 a ResultByTime, 4 its members.
+ */
 
 static CeRow *
 new_row(CeState *st)
@@ -682,28 +488,15 @@ new_row(CeState *st)
 	return r;
 }
 
-/* One level deeper into an object or array */
 static void
-enter_level(CeState *st)
-{
-	st->depth++;
-	if (st->depth >= lengthof(st->fields))
-		malformed("The document is nested too deeply.");
-	st->fields[st->depth] = NULL;
-}
-
-static void
-ce_object_start(void *arg)
+ce_object_start(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	enter_level(st);
-	if (!in_results(st))
+	if (!fu_walk_is(w, 1, "ResultsByTime"))
 		return;
-
-	if (st->depth == 3)
+	if (w->depth == 3)
 	{
-		/* a ResultByTime */
 		if (st->nperiods == st->maxperiods)
 		{
 			st->maxperiods = st->maxperiods ? st->maxperiods * 2 : 64;
@@ -713,170 +506,133 @@ ce_object_start(void *arg)
 		}
 		memset(&st->periods[st->nperiods], 0, sizeof(CePeriod));
 		st->periods[st->nperiods].start = DATEVAL_NOBEGIN;
+		st->periods[st->nperiods].end = DATEVAL_NOBEGIN;
 		st->nperiods++;
 		st->row = NULL;
 		/* without GroupBy the row is the period's Total */
 		if (st->ngroups == 0)
 			st->row = new_row(st);
 	}
-	else if (st->depth == 5 && st->ngroups > 0 &&
-			 strcmp(st->fields[3], "Groups") == 0)
+	else if (w->depth == 5 && st->ngroups > 0 && fu_walk_is(w, 3, "Groups"))
 		st->row = new_row(st);
 }
 
 static void
-ce_object_end(void *arg)
+ce_object_end(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	if (in_results(st) && st->depth == 3 &&
-		st->periods[st->nperiods - 1].start == DATEVAL_NOBEGIN)
-		malformed("A ResultsByTime entry has no TimePeriod.");
-	st->depth--;
+	if (w->depth == 3 && fu_walk_is(w, 1, "ResultsByTime") &&
+		(st->periods[st->nperiods - 1].start == DATEVAL_NOBEGIN ||
+		 st->periods[st->nperiods - 1].end == DATEVAL_NOBEGIN))
+		fu_walk_malformed(w, "A ResultsByTime entry has no complete TimePeriod.");
 }
 
 static void
-ce_array_start(void *arg)
+ce_array_start(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	enter_level(st);
-	if (st->depth == 2 && st->fields[1] &&
-		strcmp(st->fields[1], "ResultsByTime") == 0)
+	if (w->depth == 2 && fu_walk_is(w, 1, "ResultsByTime"))
 		st->seen_results = true;
-}
-
-static void
-ce_array_end(void *arg)
-{
-	((CeState *) arg)->depth--;
-}
-
-static void
-ce_field_start(void *arg, char *fname, bool isnull)
-{
-	CeState    *st = (CeState *) arg;
-
-	st->fields[st->depth] = fname;
+	else if (w->depth == 3 && fu_walk_is(w, 1, "ResultsByTime"))
+		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
 }
 
 static int
 metric_index(const char *name)
 {
-	for (int m = 0; m < NUM_METRICS; m++)
+	for (int m = 0; name && m < NUM_METRICS; m++)
 		if (strcmp(name, metric_names[m]) == 0)
 			return m;
 	return -1;
 }
 
 static DateADT
-parse_date(const char *s)
+parse_date(FuJsonWalk *w, const char *s)
 {
-	int			y,
-				m,
-				d;
-	char		tail;
+	DateADT		d;
 
-	if (strlen(s) < 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) < 3 ||
-		m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
-		malformed(psprintf("\"%s\" is not a date.", s));
-	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	if (!fu_parse_date(s, &d))
+		fu_walk_malformed(w, psprintf("\"%s\" is not a date.", s));
+	return d;
+}
+
+/* Amount or Unit of metric m of the row */
+static void
+metric_member(FuJsonWalk *w, CeRow *row, int m, char *token, int type)
+{
+	if (m < 0 || row == NULL)
+		return;
+	if (fu_walk_is(w, w->depth, "Amount"))
+	{
+		if (type != JSON_TOKEN_STRING)
+			fu_walk_malformed(w, "An Amount is not a decimal string.");
+		row->amount[m] = token;
+	}
+	else if (fu_walk_is(w, w->depth, "Unit") && type == JSON_TOKEN_STRING)
+		row->unit[m] = token;
 }
 
 static void
-ce_scalar(void *arg, char *token, JsonTokenType type)
+ce_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 {
 	CeState    *st = (CeState *) arg;
-	const char *f = st->fields[st->depth];
+	CePeriod   *p;
 
-	if (st->depth == 1)
+	if (w->depth == 1)
 	{
-		if (f && strcmp(f, "NextPageToken") == 0 && type == JSON_TOKEN_STRING)
+		if (fu_walk_is(w, 1, "NextPageToken") && type == JSON_TOKEN_STRING)
 			st->next_token = token;
-		else if (f && strcmp(f, "ResultsByTime") == 0)
-			malformed("ResultsByTime is not an array.");
+		else if (fu_walk_is(w, 1, "ResultsByTime"))
+			fu_walk_malformed(w, "ResultsByTime is not an array.");
 		return;
 	}
-	if (!in_results(st))
+	if (!fu_walk_is(w, 1, "ResultsByTime"))
 		return;
+	if (w->depth == 2)
+		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
 
-	switch (st->depth)
+	/* level 3 is an object here: arrays there were refused */
+	p = &st->periods[st->nperiods - 1];
+	if (w->depth == 3 && fu_walk_is(w, 3, "Estimated"))
+		p->estimated = (type == JSON_TOKEN_TRUE);
+	else if (w->depth == 4 && fu_walk_is(w, 3, "TimePeriod") &&
+			 type == JSON_TOKEN_STRING)
 	{
-		case 2:
-			malformed("A ResultsByTime entry is not an object.");
-			break;
-		case 3:
-			if (f && strcmp(f, "Estimated") == 0)
-				st->periods[st->nperiods - 1].estimated =
-					(type == JSON_TOKEN_TRUE);
-			break;
-		case 4:
-			if (strcmp(st->fields[3], "TimePeriod") == 0 && f &&
-				type == JSON_TOKEN_STRING)
-			{
-				if (strcmp(f, "Start") == 0)
-					st->periods[st->nperiods - 1].start = parse_date(token);
-				else if (strcmp(f, "End") == 0)
-					st->periods[st->nperiods - 1].end = parse_date(token);
-			}
-			break;
-		case 5:
-			/* Total.<metric>.{Amount,Unit} */
-			if (st->ngroups == 0 && strcmp(st->fields[3], "Total") == 0 && f)
-			{
-				int			m = metric_index(st->fields[4]);
-
-				if (m >= 0 && st->row && type == JSON_TOKEN_STRING)
-				{
-					if (strcmp(f, "Amount") == 0)
-						st->row->amount[m] = token;
-					else if (strcmp(f, "Unit") == 0)
-						st->row->unit[m] = token;
-				}
-			}
-			break;
-		case 6:
-			/* Groups[].Keys[] */
-			if (st->row && st->fields[5] && strcmp(st->fields[5], "Keys") == 0)
-			{
-				if (type != JSON_TOKEN_STRING)
-					malformed("A group key is not a string.");
-				if (st->row->nkeys < MAX_GROUPS)
-					st->row->keys[st->row->nkeys++] = token;
-			}
-			break;
-		case 7:
-			/* Groups[].Metrics.<metric>.{Amount,Unit} */
-			if (st->row && st->fields[5] && strcmp(st->fields[5], "Metrics") == 0 &&
-				f && type == JSON_TOKEN_STRING)
-			{
-				int			m = metric_index(st->fields[6]);
-
-				if (m >= 0)
-				{
-					if (strcmp(f, "Amount") == 0)
-						st->row->amount[m] = token;
-					else if (strcmp(f, "Unit") == 0)
-						st->row->unit[m] = token;
-				}
-			}
-			break;
+		if (fu_walk_is(w, 4, "Start"))
+			p->start = parse_date(w, token);
+		else if (fu_walk_is(w, 4, "End"))
+			p->end = parse_date(w, token);
 	}
+	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_is(w, 3, "Total"))
+		metric_member(w, st->row, metric_index(fu_walk_field_at(w, 4)),
+					  token, type);
+	else if (w->depth == 6 && st->row && fu_walk_is(w, 3, "Groups") &&
+			 fu_walk_is(w, 5, "Keys"))
+	{
+		if (type != JSON_TOKEN_STRING)
+			fu_walk_malformed(w, "A group key is not a string.");
+		if (st->row->nkeys < MAX_GROUPS)
+			st->row->keys[st->row->nkeys++] = token;
+	}
+	else if (w->depth == 7 && fu_walk_is(w, 3, "Groups") &&
+			 fu_walk_is(w, 5, "Metrics"))
+		metric_member(w, st->row, metric_index(fu_walk_field_at(w, 6)),
+					  token, type);
 }
+
+static const FuJsonHandlers ce_handlers = {
+	.object_start = ce_object_start,
+	.object_end = ce_object_end,
+	.array_start = ce_array_start,
+	.scalar = ce_scalar,
+};
 
 static bool
 cost_parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len)
 {
 	CeState    *st = (CeState *) scan->pstate;
-	JsonLexContext *lex;
-	JsonSemAction sem;
-	JsonParseErrorType rc;
-
-	if (len > (size_t) INT_MAX)
-		malformed("The response is too large.");
-	/* one check of the whole page; the strings need none afterwards */
-	if (!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
-		malformed("The response is not valid UTF-8.");
 
 	st->rows = NULL;
 	st->nrows = st->maxrows = 0;
@@ -884,97 +640,30 @@ cost_parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len)
 	st->nperiods = st->maxperiods = 0;
 	st->next_token = NULL;
 	st->cur = 0;
-	st->depth = 0;
 	st->row = NULL;
 	st->seen_results = false;
 
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = st;
-	sem.object_start = ce_object_start;
-	sem.object_end = ce_object_end;
-	sem.array_start = ce_array_start;
-	sem.array_end = ce_array_end;
-	sem.object_field_start = ce_field_start;
-	sem.scalar = ce_scalar;
-
-	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	if (rc != JSON_SUCCESS)
+	fu_parse_json_events(req->label, body, len, &ce_handlers, st);
+	if (!st->seen_results)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("invalid JSON in response from AWS Cost Explorer GetCostAndUsage"),
-				 errdetail("%s", json_errdetail(rc, lex))));
-	if (!st->seen_results)
-		malformed("The response has no ResultsByTime array.");
-
+				 errmsg("malformed response from %s", req->label),
+				 errdetail("The response has no ResultsByTime array.")));
 	for (int i = 0; i < st->nrows; i++)
 		if (st->rows[i].nkeys != st->ngroups)
-			malformed(psprintf("A group has %d keys; %d were requested.",
-							   st->rows[i].nkeys, st->ngroups));
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("malformed response from %s", req->label),
+					 errdetail("A group has %d keys; %d were requested.",
+							   st->rows[i].nkeys, st->ngroups)));
 
 	if (st->next_token == NULL)
 		return false;
-
-	/* the next page: the identical request plus the token */
-	{
-		MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
-		StringInfoData b;
-
-		initStringInfo(&b);
-		appendBinaryStringInfo(&b, st->base_body, strlen(st->base_body) - 1);
-		appendStringInfoString(&b, ",\"NextPageToken\":");
-		escape_json(&b, st->next_token);
-		appendStringInfoChar(&b, '}');
-		req->http.body = b.data;
-		req->http.body_len = b.len;
-		MemoryContextSwitchTo(old);
-	}
+	fu_next_page_body(req, "NextPageToken", st->next_token);
 	return true;
 }
 
 /* ---------- rows ---------- */
-
-static Datum
-text_datum(const char *s)
-{
-	/* the page was checked to be UTF-8 */
-	if (GetDatabaseEncoding() == PG_UTF8)
-		return CStringGetTextDatum(s);
-	return CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
-}
-
-typedef struct AmountContext
-{
-	const char *column;
-	const char *value;
-} AmountContext;
-
-static void
-amount_error_callback(void *arg)
-{
-	AmountContext *ac = (AmountContext *) arg;
-
-	errcontext("column \"%s\" of aws_cost, value \"%s\"", ac->column, ac->value);
-}
-
-static Datum
-amount_datum(const char *s, int col)
-{
-	AmountContext ac;
-	ErrorContextCallback cb;
-	Datum		d;
-
-	ac.column = cost_columns[col].name;
-	ac.value = s;
-	cb.callback = amount_error_callback;
-	cb.arg = &ac;
-	cb.previous = error_context_stack;
-	error_context_stack = &cb;
-	d = DirectFunctionCall3(numeric_in, CStringGetDatum(s),
-							ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	error_context_stack = cb.previous;
-	return d;
-}
 
 static bool
 cost_next_row(FuScan *scan, Datum *values, bool *nulls)
@@ -1016,7 +705,7 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 			if (*k == '\0')
 				continue;
 		}
-		values[c] = text_datum(k);
+		values[c] = fu_text_datum(k);
 		nulls[c] = false;
 	}
 
@@ -1024,7 +713,7 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 	{
 		if (r->amount[m] && bms_is_member(FIRST_METRIC + m, scan->needed))
 		{
-			values[FIRST_METRIC + m] = amount_datum(r->amount[m], FIRST_METRIC + m);
+			values[FIRST_METRIC + m] = fu_numeric_datum(r->amount[m], cost_columns[FIRST_METRIC + m].name);
 			nulls[FIRST_METRIC + m] = false;
 		}
 	}
@@ -1034,14 +723,14 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 			if (m != METRIC_USAGE && m != COL_NORMALIZED_USAGE_AMOUNT - FIRST_METRIC &&
 				r->unit[m])
 			{
-				values[COL_CURRENCY] = text_datum(r->unit[m]);
+				values[COL_CURRENCY] = fu_text_datum(r->unit[m]);
 				nulls[COL_CURRENCY] = false;
 				break;
 			}
 	}
 	if (r->unit[METRIC_USAGE] && bms_is_member(COL_USAGE_UNIT, scan->needed))
 	{
-		values[COL_USAGE_UNIT] = text_datum(r->unit[METRIC_USAGE]);
+		values[COL_USAGE_UNIT] = fu_text_datum(r->unit[METRIC_USAGE]);
 		nulls[COL_USAGE_UNIT] = false;
 	}
 	return true;
@@ -1055,15 +744,13 @@ cost_explain(FuScan *scan, ExplainState *es)
 	if (st && (st->default_start || st->default_end) && scan->requests != NIL)
 		ExplainPropertyText("Time window",
 							psprintf("%s to %s (%s)",
-									 date_text(st->start), date_text(st->end),
+									 fu_date_text(st->start), fu_date_text(st->end),
 									 st->default_start && st->default_end ?
 									 "default: from 12 months back to tomorrow" :
 									 st->default_start ?
 									 "start defaulted to 12 months back" :
 									 "end defaulted to tomorrow"),
 							es);
-	if (scan->requests == NIL && !scan->unbound)
-		ExplainPropertyText("Note", "no request is needed: the conditions exclude every row", es);
 }
 
 const FuSource fu_source_aws_cost = {
@@ -1072,6 +759,7 @@ const FuSource fu_source_aws_cost = {
 	.api = "AWS Cost Explorer GetCostAndUsage",
 	.columns = cost_columns,
 	.ncolumns = NUM_COLS,
+	.paged = true,
 	.call_price = 0.01,
 	.classify_qual = cost_classify_qual,
 	.plan = cost_plan,

@@ -21,6 +21,9 @@
 #include "executor/executor.h"
 #include "finops_usage.h"
 #include "foreign/fdwapi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/json.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
@@ -32,6 +35,8 @@
 #include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(finops_usage_handler);
+
+#define FU_EXPLAIN_BODY_MAX 1000	/* request body bytes EXPLAIN shows */
 
 /*
  * Indexes of fdw_private of a ForeignScan.  The list must stay copyable:
@@ -67,6 +72,8 @@ typedef struct FuScanState
 	bool	   *nulls;
 	MemoryContext row_cxt;		/* reset for every row */
 	FuHttpBatch *batch;
+	bool		built;			/* requests built from the current values */
+	Bitmapset  *param_ids;		/* PARAM_EXEC params the pushed values use */
 	bool		started;
 	bool		page_ready;		/* a parsed page has rows left */
 	bool		eof;
@@ -322,15 +329,20 @@ fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							NIL, exact_exprs, outer_plan);
 }
 
-/* Build the provider's requests from the current qual values */
+/*
+ * Build the provider's requests from the current qual values.  For display
+ * (EXPLAIN), values that need parameters not yet available stay unbound;
+ * for execution this runs at the first fetch, when subqueries' and outer
+ * queries' parameters are set.
+ */
 static void
-build_requests(FuScanState *fss, ExprContext *econtext)
+build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 {
 	FuScan	   *scan = &fss->scan;
 	MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
 	ListCell   *lc;
 
-	fu_bind_quals(scan->quals, fss->exprstates, econtext, !scan->explain_only);
+	fu_bind_quals(scan->quals, fss->exprstates, econtext, !display);
 	scan->unbound = false;
 	foreach(lc, scan->quals)
 		if (!((FuQual *) lfirst(lc))->known)
@@ -341,6 +353,16 @@ build_requests(FuScanState *fss, ExprContext *econtext)
 	if (scan->est_calls == 0)
 		scan->est_calls = list_length(scan->requests);
 	MemoryContextSwitchTo(old);
+}
+
+static bool
+collect_exec_params(Node *node, Bitmapset **ids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC)
+		*ids = bms_add_member(*ids, ((Param *) node)->paramid);
+	return expression_tree_walker(node, collect_exec_params, ids);
 }
 
 static void
@@ -406,15 +428,14 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 		scan->needed = bms_add_member(scan->needed, intVal(lfirst(lc)));
 	scan->plan_private = (List *) list_nth(fsplan->fdw_private, FuPrivProvider);
 	fss->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	collect_exec_params((Node *) fsplan->fdw_exprs, &fss->param_ids);
 	fss->values = palloc0(sizeof(Datum) * scan->source->ncolumns);
 	fss->nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
 	MemoryContextSwitchTo(old);
 
 	/* EXPLAIN without ANALYZE shows the requests but sends nothing */
-	build_requests(fss, node->ss.ps.ps_ExprContext);
-	if (!scan->explain_only && fu_max_billable_calls > 0 &&
-		scan->est_calls > fu_max_billable_calls)
-		fu_check_billable(scan, scan->est_calls);
+	if (scan->explain_only)
+		build_requests(fss, node->ss.ps.ps_ExprContext, true);
 }
 
 void
@@ -451,14 +472,22 @@ static void
 prepare_cb(FuHttpRequest *http, void *arg)
 {
 	FuRequest  *req = (FuRequest *) arg;
-	MemoryContext old = MemoryContextSwitchTo(req->scan->req_cxt);
+	MemoryContext old;
 
+	/* the previous attempt's headers are in curl's own list by now */
+	if (req->attempt_cxt == NULL)
+		req->attempt_cxt = AllocSetContextCreate(req->scan->req_cxt,
+												 "finops_usage attempt",
+												 ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(req->attempt_cxt);
+	old = MemoryContextSwitchTo(req->attempt_cxt);
 	req->scan->source->prepare(req->scan, req);
 	MemoryContextSwitchTo(old);
 }
 
 /* For providers: queue a request of the scan */
-void
+FuRequest *
 fu_add_request(FuScan *scan, const char *label, const char *method,
 			   const char *url, const char *body)
 {
@@ -479,6 +508,42 @@ fu_add_request(FuScan *scan, const char *label, const char *method,
 	req->http.arg = req;
 	scan->requests = lappend(scan->requests, req);
 	MemoryContextSwitchTo(old);
+	return req;
+}
+
+/*
+ * For providers: the next page's body is the first page's plus the token
+ * (the APIs want the identical request otherwise).  A replayed page leaves
+ * the body alone: the request may be in flight with it.
+ */
+void
+fu_next_page_body(FuRequest *req, const char *field, const char *token)
+{
+	MemoryContext old;
+	StringInfoData b;
+	size_t		len = strlen(req->first_body);
+
+	if (req->scan->replaying)
+		return;
+	if (req->body_cxt == NULL)
+		req->body_cxt = AllocSetContextCreate(req->scan->req_cxt,
+											  "finops_usage next page",
+											  ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(req->body_cxt);
+	old = MemoryContextSwitchTo(req->body_cxt);
+	initStringInfo(&b);
+	/* the body is a JSON object: reopen it before its closing brace */
+	appendBinaryStringInfo(&b, req->first_body, len - 1);
+	if (len > 2)
+		appendStringInfoChar(&b, ',');
+	escape_json(&b, field);
+	appendStringInfoChar(&b, ':');
+	escape_json(&b, token);
+	appendStringInfoChar(&b, '}');
+	req->http.body = b.data;
+	req->http.body_len = b.len;
+	MemoryContextSwitchTo(old);
 }
 
 static void
@@ -486,9 +551,8 @@ request_error_callback(void *arg)
 {
 	FuRequest  *req = (FuRequest *) arg;
 
-	errcontext("foreign table \"%s\", %s request, page %d",
-			   RelationGetRelationName(req->scan->rel), req->label,
-			   req->pages + 1);
+	errcontext("%s, page %d, for foreign table \"%s\"", req->label,
+			   req->pages + 1, RelationGetRelationName(req->scan->rel));
 }
 
 /* Queue every request not yet sent, checking the billable-call cap */
@@ -497,16 +561,27 @@ start_requests(FuScanState *fss)
 {
 	FuScan	   *scan = &fss->scan;
 	ListCell   *lc;
+	int			n = 0;
 
 	if (fss->batch == NULL)
 		fss->batch = fu_http_batch_create(scan->req_cxt, fu_max_concurrency);
+	/* refuse the lot before sending any of it */
+	foreach(lc, scan->requests)
+	{
+		FuRequest  *req = (FuRequest *) lfirst(lc);
+
+		if (!req->done && !req->in_flight)
+			n++;
+	}
+	if (n == 0)
+		return;
+	fu_check_billable(scan, n);
 	foreach(lc, scan->requests)
 	{
 		FuRequest  *req = (FuRequest *) lfirst(lc);
 
 		if (req->done || req->in_flight)
 			continue;
-		fu_check_billable(scan, 1);
 		scan->calls++;
 		req->in_flight = true;
 		fu_http_batch_add(fss->batch, &req->http);
@@ -532,7 +607,8 @@ keep_page(FuScanState *fss, FuRequest *req, const char *body, size_t len)
 	KeptPage   *kp;
 	MemoryContext old;
 
-	if (!fss->keep)
+	/* rows kept in the rescan tuplestore need no pages as well */
+	if (!fss->keep || fss->store)
 		return;
 	if (fss->kept_bytes + len > (Size) work_mem * 1024)
 	{
@@ -574,7 +650,9 @@ fetch_page(FuScanState *fss)
 	{
 		KeptPage   *kp = (KeptPage *) list_nth(fss->kept, fss->next_kept++);
 
+		scan->replaying = true;
 		parse_page(scan, kp->req, kp->body, kp->len, &more);
+		scan->replaying = false;
 		return true;
 	}
 
@@ -590,20 +668,25 @@ fetch_page(FuScanState *fss)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
+	if (http->failed && http->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response of %s exceeds finops_usage.max_response_size (%d kB)",
+						req->label, fu_max_response_kb),
+				 errhint("Narrow the query, or raise finops_usage.max_response_size.")));
 	if (http->failed)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-				 errmsg("could not complete a request to %s", scan->source->api),
+				 errmsg("could not complete a request to %s", req->label),
 				 http->attempts > 1 ?
-				 errdetail("%s (%d attempts)", http->error, http->attempts) :
-				 errdetail("%s", http->error),
-				 http->too_large ?
-				 errhint("Narrow the query, or raise finops_usage.max_response_size.") : 0));
+				 errdetail("The last of %d attempts failed: %s.", http->attempts, http->error) :
+				 errdetail("The request failed: %s.", http->error)));
 	if (scan->source->check(scan, req) != FU_VERDICT_OK)
 		scan->source->report_error(scan, req);
 
 	parse_page(scan, req, http->resp, http->resp_len, &more);
-	keep_page(fss, req, http->resp, http->resp_len);
+	if (!req->discovery)
+		keep_page(fss, req, http->resp, http->resp_len);
 	fu_http_release(http);
 	req->pages++;
 	if (!more)
@@ -630,6 +713,14 @@ fuIterateForeignScan(ForeignScanState *node)
 	if (fss->eof)
 		return slot;
 
+	if (!fss->built)
+	{
+		build_requests(fss, node->ss.ps.ps_ExprContext, false);
+		fss->built = true;
+		/* a plan known to exceed the cap is refused before any call */
+		if (scan->est_calls > 1)
+			fu_check_billable(scan, scan->est_calls);
+	}
 	if (!fss->started && (fss->eflags & EXEC_FLAG_REWIND))
 	{
 		MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
@@ -700,7 +791,9 @@ restart(FuScanState *fss, ForeignScanState *node)
 		tuplestore_end(fss->store);
 		fss->store = NULL;
 	}
-	build_requests(fss, node->ss.ps.ps_ExprContext);
+	scan->requests = NIL;
+	scan->calls = 0;
+	fss->built = false;			/* the next fetch builds them anew */
 }
 
 static void
@@ -708,7 +801,12 @@ fuReScanForeignScan(ForeignScanState *node)
 {
 	FuScanState *fss = (FuScanState *) node->fdw_state;
 
-	if (node->ss.ps.chgParam == NULL && fss->store != NULL)
+	/* parameters that only feed local filters do not change the requests */
+	bool		same = !bms_overlap(node->ss.ps.chgParam, fss->param_ids);
+
+	if (!fss->built)
+		return;
+	if (same && fss->store != NULL)
 	{
 		/* same parameters: read the rest once, then replay */
 		TupleTableSlot *slot;
@@ -723,7 +821,7 @@ fuReScanForeignScan(ForeignScanState *node)
 		tuplestore_rescan(fss->store);
 		return;
 	}
-	if (node->ss.ps.chgParam == NULL && fss->keep)
+	if (same && fss->keep)
 	{
 		/* same parameters: parse the kept pages again, then go on */
 		fss->next_kept = 0;
@@ -757,29 +855,46 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (!es->verbose)
 		return;
+	if (!fss->built && !scan->explain_only)
+		build_requests(fss, node->ss.ps.ps_ExprContext, true);
 	ExplainPropertyText("API", scan->source->api, es);
 	foreach(lc, scan->requests)
 	{
 		FuRequest  *req = (FuRequest *) lfirst(lc);
+		const char *body = req->first_body ? req->first_body : "";
+		int			len = strlen(body);
 
+		/* a batch of 500 metric queries is long: show its start */
+		if (len > FU_EXPLAIN_BODY_MAX)
+			body = psprintf("%.*s... (%d bytes)",
+							pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
+							body, len);
 		ExplainPropertyText("Request",
 							psprintf("%s %s %s", req->http.method,
-									 req->http.url,
-									 req->first_body ? req->first_body : ""),
+									 req->http.url, body),
 							es);
 	}
+	if (scan->requests == NIL && !scan->unbound)
+		ExplainPropertyText("Note",
+							"no request is needed: the conditions exclude every row",
+							es);
 	if (scan->unbound)
 		ExplainPropertyText("Note",
-							"values of parameters are bound when the scan starts",
+							"some values come from parameters bound when the scan starts; the request is shown without them",
 							es);
 	if (scan->source->explain)
 		scan->source->explain(scan, es);
-	ExplainPropertyText("Billable calls",
-						psprintf("%s%d (%s USD each)",
-								 scan->source->call_price > 0 ? "at least " : "",
-								 scan->est_calls,
-								 psprintf("%.2f", scan->source->call_price)),
-						es);
+	if (scan->source->call_price > 0)
+		ExplainPropertyText("Billable calls",
+							psprintf("%s%d (%.2f USD each)",
+									 scan->source->paged ? "at least " : "",
+									 scan->est_calls, scan->source->call_price),
+							es);
+	else
+		ExplainPropertyText("Billable calls",
+							psprintf("%s%d", scan->source->paged ? "at least " : "",
+									 scan->est_calls),
+							es);
 	if (es->analyze)
 		ExplainPropertyInteger("Billable calls made", NULL, scan->calls, es);
 }

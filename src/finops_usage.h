@@ -118,6 +118,9 @@ typedef struct FuRequest
 	int			pages;			/* pages fetched so far */
 	bool		done;
 	bool		in_flight;
+	bool		discovery;		/* its pages give no rows, only more requests */
+	MemoryContext attempt_cxt;	/* headers and signature of the last attempt */
+	MemoryContext body_cxt;		/* body of the next page */
 	void	   *pdata;			/* provider data */
 } FuRequest;
 
@@ -133,6 +136,7 @@ typedef struct FuScan
 	Bitmapset  *needed;			/* source columns the query must see */
 	bool		explain_only;
 	bool		unbound;		/* some qual values were unknown (EXPLAIN) */
+	bool		replaying;		/* parsing a kept page again */
 
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
@@ -161,6 +165,7 @@ typedef struct FuSource
 	const FuColumn *columns;
 	int			ncolumns;
 	double		call_price;		/* USD per billable call, for EXPLAIN */
+	bool		paged;			/* responses may come in several pages */
 
 	/* plan time: push down this qual?  Only called for pushable ops. */
 	FuPushdown	(*classify_qual) (const struct FuSource *src, const FuQual *qual);
@@ -214,23 +219,64 @@ extern List *fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel,
 extern void fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 						  bool allow_params);
 extern const char *fu_op_name(FuOp op);
+extern char *fu_qual_text(Datum d);
+extern void fu_append_json_values(StringInfo buf, FuQual *q);
+extern bool fu_qual_matches_nothing(FuQual *q);
+
+/* period.c */
+extern DateADT fu_month_floor(DateADT d);
+extern DateADT fu_add_months(DateADT d, int n);
+extern DateADT fu_month_ceil(DateADT d);
+extern char *fu_date_text(DateADT d);
+extern bool fu_parse_date(const char *s, DateADT *d);
+extern void fu_narrow_window(FuQual *q, bool end_column, bool monthly,
+							 DateADT *lo, DateADT *hi);
 extern FuQual *fu_find_qual(List *quals, int col, FuOp op);
 
 /* fdw.c: helpers for providers */
-extern void fu_add_request(FuScan *scan, const char *label, const char *method,
-						   const char *url, const char *body);
+extern FuRequest *fu_add_request(FuScan *scan, const char *label,
+								 const char *method, const char *url,
+								 const char *body);
 extern DateADT fu_today_date(void);
 extern void fu_check_billable(FuScan *scan, int more);
+extern void fu_next_page_body(FuRequest *req, const char *field,
+							  const char *token);
+
+/* jsonwalk.c: the position of an event JSON parser */
+#define FU_WALK_MAX_DEPTH 16
+typedef struct FuJsonWalk
+{
+	const char *api;			/* for error messages */
+	int			depth;			/* 1 is the top-level container */
+	char	   *fields[FU_WALK_MAX_DEPTH];
+	bool		arrays[FU_WALK_MAX_DEPTH];
+} FuJsonWalk;
+
+extern void fu_walk_enter(FuJsonWalk *w, bool array);
+extern void fu_walk_leave(FuJsonWalk *w);
+extern void fu_walk_field(FuJsonWalk *w, char *fname);
+extern bool fu_walk_is(FuJsonWalk *w, int depth, const char *name);
+extern const char *fu_walk_field_at(FuJsonWalk *w, int depth);
+extern void fu_walk_malformed(FuJsonWalk *w, const char *detail) pg_attribute_noreturn();
+
+/* handlers of fu_parse_json_events; the walk is already at the new level */
+typedef struct FuJsonHandlers
+{
+	void		(*object_start) (void *state, FuJsonWalk *w);
+	void		(*object_end) (void *state, FuJsonWalk *w);
+	void		(*array_start) (void *state, FuJsonWalk *w);
+	void		(*scalar) (void *state, FuJsonWalk *w, char *token, int type);
+} FuJsonHandlers;
+
+extern void fu_parse_json_events(const char *api, const char *body, size_t len,
+								 const FuJsonHandlers *h, void *state);
+
+/* values.c */
+extern Datum fu_text_datum(const char *s);
+extern void fu_check_utf8(const char *api, const char *body, size_t len);
+extern Datum fu_numeric_datum(const char *s, const char *column);
 
 /* import.c */
 extern List *fu_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid);
-
-/* aws.c */
-extern void fu_aws_prepare(FuScan *scan, FuRequest *req, const char *service,
-						   const char *region, const char *target,
-						   const char *content_type);
-extern char *fu_aws_endpoint(FuScan *scan, const char *host);
-extern FuVerdict fu_aws_check(FuScan *scan, FuRequest *req);
-extern void fu_aws_report_error(FuScan *scan, FuRequest *req) pg_attribute_noreturn();
 
 #endif							/* FINOPS_USAGE_H */

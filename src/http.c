@@ -29,6 +29,7 @@
 
 #define FU_USER_AGENT	"finops_usage/1.0"
 #define FU_POLL_MS		100
+#define FU_MAX_HEADERS	16384	/* response header bytes kept */
 
 typedef enum TransferState
 {
@@ -46,6 +47,8 @@ typedef struct Transfer
 	CURL	   *easy;
 	struct curl_slist *slist;
 	char	   *buf;			/* malloc'd response body */
+	char	   *hdrs;			/* malloc'd response headers */
+	size_t		hdrs_len;
 	size_t		len;
 	size_t		cap;
 	size_t		limit;
@@ -124,6 +127,11 @@ transfer_cleanup(Transfer *t, bool free_body)
 		free(t->buf);
 		t->buf = NULL;
 	}
+	if (free_body && t->hdrs)
+	{
+		free(t->hdrs);
+		t->hdrs = NULL;
+	}
 }
 
 static void
@@ -140,11 +148,7 @@ batch_reset_callback(void *arg)
 		Transfer   *t = (Transfer *) lfirst(lc);
 
 		transfer_cleanup(t, true);
-		if (t->req->resp)
-		{
-			free(t->req->resp);
-			t->req->resp = NULL;
-		}
+		fu_http_release(t->req);
 	}
 }
 
@@ -203,6 +207,39 @@ fu_http_release(FuHttpRequest *req)
 		req->resp = NULL;
 	}
 	req->resp_len = 0;
+	if (req->resp_headers)
+	{
+		free(req->resp_headers);
+		req->resp_headers = NULL;
+	}
+}
+
+/* Value of a response header of a finished request (palloc'd), or NULL */
+char *
+fu_http_header(FuHttpRequest *req, const char *name)
+{
+	size_t		nlen = strlen(name);
+	const char *p = req->resp_headers;
+
+	while (p && *p)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
+
+		if (len > nlen && p[nlen] == ':' && pg_strncasecmp(p, name, nlen) == 0)
+		{
+			const char *v = p + nlen + 1;
+			const char *end = p + len;
+
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			while (end > v && (end[-1] == '\r' || end[-1] == ' '))
+				end--;
+			return pnstrdup(v, end - v);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
 }
 
 /* libcurl callbacks: never raise errors here */
@@ -243,6 +280,21 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 {
 	Transfer   *t = (Transfer *) userdata;
 	size_t		n = size * nitems;
+
+	/* a new response (after a 100 Continue, say) starts over */
+	if (n > 5 && strncmp(buffer, "HTTP/", 5) == 0)
+		t->hdrs_len = 0;
+	else if (t->hdrs_len + n < FU_MAX_HEADERS)
+	{
+		if (t->hdrs == NULL)
+			t->hdrs = malloc(FU_MAX_HEADERS);
+		if (t->hdrs)
+		{
+			memcpy(t->hdrs + t->hdrs_len, buffer, n);
+			t->hdrs_len += n;
+			t->hdrs[t->hdrs_len] = '\0';
+		}
+	}
 
 	if (n > 12 && pg_strncasecmp(buffer, "retry-after:", 12) == 0)
 	{
@@ -299,6 +351,9 @@ transfer_start(Transfer *t)
 	t->too_big = false;
 	t->oom = false;
 	t->retry_after = 0;
+	t->hdrs_len = 0;
+	if (t->hdrs)
+		t->hdrs[0] = '\0';
 	t->errbuf[0] = '\0';
 	t->limit = (size_t) fu_max_response_kb * 1024;
 	if (t->buf)
@@ -391,6 +446,31 @@ schedule_retry(Transfer *t)
 	t->state = XFER_QUEUED;
 }
 
+/*
+ * Failures worth another attempt: the network, not the configuration (a
+ * certificate that does not verify, a bad URL) which would fail the same.
+ */
+static bool
+transient_failure(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+		case CURLE_SSL_CONNECT_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
 static void
 transfer_finish(Transfer *t, CURLcode rc)
 {
@@ -422,8 +502,7 @@ transfer_finish(Transfer *t, CURLcode rc)
 		{
 			snprintf(req->error, sizeof(req->error), "%s",
 					 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
-			/* timeouts, resets and cut bodies are transient */
-			retry = true;
+			retry = transient_failure(rc);
 		}
 	}
 	else
@@ -441,12 +520,13 @@ transfer_finish(Transfer *t, CURLcode rc)
 		else
 		{
 			t->buf[t->len] = '\0';
-			if (req->resp)
-				free(req->resp);
+			fu_http_release(req);
 			req->resp = t->buf;
 			req->resp_len = t->len;
 			t->buf = NULL;
 			t->cap = 0;
+			req->resp_headers = t->hdrs;
+			t->hdrs = NULL;
 
 			if (req->classify)
 				verdict = req->classify(req, req->arg);
@@ -525,7 +605,8 @@ start_queued(FuHttpBatch *batch)
 				next = ms;
 			continue;
 		}
-		if (batch->running >= batch->max_concurrency)
+		/* finished responses not yet consumed count too: memory stays bounded */
+		if (batch->running + list_length(batch->done) >= batch->max_concurrency)
 			break;
 		transfer_start(t);
 	}

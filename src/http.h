@@ -46,6 +46,7 @@ struct FuHttpRequest
 	long		status;			/* 0 when no HTTP response arrived */
 	char	   *resp;			/* malloc'd, NUL-terminated; see release */
 	size_t		resp_len;
+	char	   *resp_headers;	/* malloc'd "Name: value\r\n" lines */
 	bool		failed;			/* transport failure, see error */
 	bool		too_large;		/* failed: over finops_usage.max_response_size */
 	char		error[256];
@@ -74,6 +75,7 @@ extern void fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req);
 extern FuHttpRequest *fu_http_batch_wait(FuHttpBatch *batch);
 extern int	fu_http_batch_pending(FuHttpBatch *batch);
 extern void fu_http_release(FuHttpRequest *req);
+extern char *fu_http_header(FuHttpRequest *req, const char *name);
 extern FuHttpStats *fu_http_stats(void);
 
 #endif							/* FU_HTTP_H */

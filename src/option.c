@@ -78,9 +78,11 @@ PG_FUNCTION_INFO_V1(finops_usage_validator);
 static bool
 check_today(char **newval, void **extra, GucSource source)
 {
+	DateADT		d;
+
 	if (*newval == NULL || **newval == '\0')
 		return true;
-	if (strlen(*newval) != 10 || (*newval)[4] != '-' || (*newval)[7] != '-')
+	if (strlen(*newval) != 10 || !fu_parse_date(*newval, &d))
 	{
 		GUC_check_errdetail("The value must be a date in the form YYYY-MM-DD.");
 		return false;

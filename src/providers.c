@@ -12,9 +12,13 @@
 #include "finops_usage.h"
 
 extern const FuSource fu_source_aws_cost;
+extern const FuSource fu_source_aws_cost_forecast;
+extern const FuSource fu_source_aws_metrics;
 
 static const FuSource *const aws_sources[] = {
 	&fu_source_aws_cost,
+	&fu_source_aws_cost_forecast,
+	&fu_source_aws_metrics,
 	NULL
 };
 
@@ -31,6 +35,8 @@ static const FuImportTable aws_imports[] = {
 	{"aws_cost_by_account", "aws_cost", AWS_COST_NARROW("linked_account")},
 	{"aws_cost_by_region", "aws_cost", AWS_COST_NARROW("region")},
 	{"aws_cost_by_usage_type", "aws_cost", AWS_COST_NARROW("usage_type")},
+	{"aws_cost_forecast", "aws_cost_forecast", NULL},
+	{"aws_metrics", "aws_metrics", NULL},
 	{NULL, NULL, NULL}
 };
 

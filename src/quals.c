@@ -22,7 +22,9 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 
 const char *
@@ -286,3 +288,57 @@ fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 		}
 	}
 }
+
+/* The text value of a qual, as a C string */
+char *
+fu_qual_text(Datum d)
+{
+	return TextDatumGetCString(d);
+}
+
+/* The text values of an =, <>, IN or NOT IN qual as a JSON array member */
+void
+fu_append_json_values(StringInfo buf, FuQual *q)
+{
+	bool		first = true;
+
+	appendStringInfoString(buf, "\"Values\":[");
+	if (q->op == FU_OP_EQ || q->op == FU_OP_NE)
+		escape_json(buf, fu_qual_text(q->value));
+	else
+	{
+		for (int i = 0; i < q->nelems; i++)
+		{
+			if (q->elemnulls[i])
+				continue;
+			if (!first)
+				appendStringInfoChar(buf, ',');
+			escape_json(buf, fu_qual_text(q->elems[i]));
+			first = false;
+		}
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Does the bound qual let no row through (NULL comparisons, empty IN)? */
+bool
+fu_qual_matches_nothing(FuQual *q)
+{
+	if (q->isnull)
+		return true;
+	if (q->op == FU_OP_IN)
+	{
+		for (int i = 0; i < q->nelems; i++)
+			if (!q->elemnulls[i])
+				return false;
+		return true;
+	}
+	if (q->op == FU_OP_NOT_IN)
+	{
+		for (int i = 0; i < q->nelems; i++)
+			if (q->elemnulls[i])
+				return true;
+	}
+	return false;
+}
+

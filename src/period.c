@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ *
+ * period.c
+ *		  Calendar helpers for sources whose rows are day or month buckets:
+ *		  month arithmetic, and the tightest window of bucket starts that
+ *		  date quals allow.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "finops_usage.h"
+#include "utils/datetime.h"
+
+DateADT
+fu_month_floor(DateADT d)
+{
+	int			y,
+				m,
+				day;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+DateADT
+fu_add_months(DateADT d, int n)
+{
+	int			y,
+				m,
+				day,
+				mdays;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	m += n;
+	while (m > 12)
+	{
+		m -= 12;
+		y++;
+	}
+	while (m < 1)
+	{
+		m += 12;
+		y--;
+	}
+	mdays = day_tab[isleap(y)][m - 1];
+	return date2j(y, m, Min(day, mdays)) - POSTGRES_EPOCH_JDATE;
+}
+
+DateADT
+fu_month_ceil(DateADT d)
+{
+	DateADT		f = fu_month_floor(d);
+
+	return f == d ? d : fu_add_months(f, 1);
+}
+
+char *
+fu_date_text(DateADT d)
+{
+	int			y,
+				m,
+				day;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	return psprintf("%04d-%02d-%02d", y, m, day);
+}
+
+/* A date qual value as a date; timestamps give their UTC date */
+static DateADT
+qual_date(FuQual *q)
+{
+	if (q->valtype == DATEOID)
+		return DatumGetDateADT(q->value);
+	/* timestamp and timestamptz: both count microseconds from 2000-01-01 */
+	{
+		Timestamp	ts = DatumGetTimestamp(q->value);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+			return TIMESTAMP_IS_NOBEGIN(ts) ? DATEVAL_NOBEGIN : DATEVAL_NOEND;
+		return (DateADT) (ts >= 0 ? ts / USECS_PER_DAY :
+						  -((-ts + USECS_PER_DAY - 1) / USECS_PER_DAY));
+	}
+}
+
+/*
+ * Narrow [lo, hi) of bucket starts by one qual on the start or the end
+ * column of a period.  A bucket ends one step (a day or a month) after it
+ * starts, so "end op d" is "start op d - step".  A qual compared with a
+ * timestamp (FU_PUSH_RECHECK) widens the window by a day.
+ */
+void
+fu_narrow_window(FuQual *q, bool end_column, bool monthly, DateADT *lo, DateADT *hi)
+{
+	DateADT		d = qual_date(q);
+	FuOp		op = q->op;
+
+	if (DATE_NOT_FINITE(d))
+	{
+		/* infinity bounds nothing; -infinity/+infinity on the wrong side empties */
+		if ((d == DATEVAL_NOEND && (op == FU_OP_GT || op == FU_OP_GE || op == FU_OP_EQ)) ||
+			(d == DATEVAL_NOBEGIN && (op == FU_OP_LT || op == FU_OP_LE || op == FU_OP_EQ)))
+			*hi = *lo;
+		return;
+	}
+	if (end_column)
+		d = monthly ? fu_add_months(d, -1) : d - 1;
+
+	if (q->valtype != DATEOID)
+	{
+		/* widen by a day: the local recheck does the exact comparison */
+		if (op == FU_OP_GT || op == FU_OP_GE)
+		{
+			op = FU_OP_GE;
+			d -= 1;
+		}
+		else if (op == FU_OP_LT || op == FU_OP_LE)
+		{
+			op = FU_OP_LE;
+			d += 1;
+		}
+		else if (op == FU_OP_EQ)
+		{
+			*lo = Max(*lo, d - 1);
+			*hi = Min(*hi, d + 2);
+			return;
+		}
+	}
+
+	switch (op)
+	{
+		case FU_OP_EQ:
+			*lo = Max(*lo, d);
+			*hi = Min(*hi, d + 1);
+			break;
+		case FU_OP_GE:
+			*lo = Max(*lo, d);
+			break;
+		case FU_OP_GT:
+			*lo = Max(*lo, d + 1);
+			break;
+		case FU_OP_LE:
+			*hi = Min(*hi, d + 1);
+			break;
+		case FU_OP_LT:
+			*hi = Min(*hi, d);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Parse "YYYY-MM-DD", or that and a "T..." time part; false if not a date */
+bool
+fu_parse_date(const char *s, DateADT *d)
+{
+	int			y,
+				m,
+				day;
+
+	for (int i = 0; i < 10; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char) s[i]))
+			return false;
+	if (s[10] != '\0' && s[10] != 'T')
+		return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	day = atoi(s + 8);
+	if (m < 1 || m > 12 || day < 1 || day > day_tab[isleap(y)][m - 1])
+		return false;
+	*d = date2j(y, m, day) - POSTGRES_EPOCH_JDATE;
+	return true;
+}

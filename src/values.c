@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * values.c
+ *		  Column values from API text: strings in the database encoding,
+ *		  decimal strings as numeric without passing through float.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "finops_usage.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+/*
+ * A text Datum from API text (UTF-8).  Callers check the page with
+ * fu_check_utf8 once, so strings need no check of their own here.
+ */
+Datum
+fu_text_datum(const char *s)
+{
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return CStringGetTextDatum(s);
+	return CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
+}
+
+/* Raise a clean error unless the response body is valid UTF-8 */
+void
+fu_check_utf8(const char *api, const char *body, size_t len)
+{
+	if (len > (size_t) INT_MAX ||
+		!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed response from %s", api),
+				 errdetail("The response is not valid UTF-8.")));
+}
+
+typedef struct ValueContext
+{
+	const char *column;
+	const char *value;
+} ValueContext;
+
+static void
+value_error_callback(void *arg)
+{
+	ValueContext *vc = (ValueContext *) arg;
+
+	errcontext("column \"%s\", value \"%s\"", vc->column, vc->value);
+}
+
+/* A numeric Datum from a decimal string; a bad one names its column */
+Datum
+fu_numeric_datum(const char *s, const char *column)
+{
+	ValueContext vc;
+	ErrorContextCallback cb;
+	Datum		d;
+
+	vc.column = column;
+	vc.value = s;
+	cb.callback = value_error_callback;
+	cb.arg = &vc;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	d = DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+							ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	error_context_stack = cb.previous;
+	return d;
+}

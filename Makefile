@@ -28,7 +28,7 @@ PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl jansson openssl 2>/dev/n
 SHLIB_LINK = $(shell pkg-config --libs libcurl jansson libcrypto 2>/dev/null || echo -lcurl -ljansson -lcrypto)
 
 # pg_regress runs against the cluster and emulator test/run.sh starts
-REGRESS = setup options import pushdown results paging errors forecast
+REGRESS = setup options import pushdown results paging errors forecast metrics
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 EXTRA_CLEAN = test/results

@@ -68,7 +68,7 @@ BEGIN
   PERFORM emu.reset();
   FOR line IN SELECT * FROM emu.explain(query) LOOP
     line := btrim(line);
-    IF line ~ '^(Request|Filter|Time window|Note):' THEN
+    IF line ~ '^(Request|Request \([^)]*\)|Filter|Time window|Window|Metric queries|Note):' THEN
       step := 'explain'; detail := line; RETURN NEXT;
     END IF;
   END LOOP;
@@ -76,7 +76,8 @@ BEGIN
     n := n + 1;
   END LOOP;
   step := 'rows'; detail := n::text; RETURN NEXT;
-  FOR line IN SELECT * FROM emu.requests() LOOP
+  -- concurrent requests arrive in any order
+  FOR line IN SELECT r FROM emu.requests() r ORDER BY r LOOP
     step := 'sent'; detail := line; RETURN NEXT;
   END LOOP;
 END $$;

@@ -32,6 +32,7 @@
 #include "finops_usage.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -400,6 +401,18 @@ resolution_for_age(int64 age)
 	return 60;
 }
 
+/*
+ * Datapoints fall in buckets counted from StartTime: aligning it to the
+ * period puts them on whole periods (hours on the hour), as users expect;
+ * the ts quals are rechecked, so the wider window is harmless.
+ */
+static void
+align_window(MState *st)
+{
+	if (st->period > 0 && st->period <= SECS_PER_DAY)
+		st->start -= ((st->start % st->period) + st->period) % st->period;
+}
+
 static void
 window_and_period(FuScan *scan, MState *st)
 {
@@ -423,8 +436,11 @@ window_and_period(FuScan *scan, MState *st)
 		slack = (q->valtype == TIMESTAMPTZOID) ? 0 : SECS_PER_DAY;
 		if (q->op == FU_OP_GT || q->op == FU_OP_GE || q->op == FU_OP_EQ)
 			lo = Max(lo, floor(e - slack));
-		if (q->op == FU_OP_LT || q->op == FU_OP_LE || q->op == FU_OP_EQ)
-			hi = Min(hi, floor(e + slack) + 1);	/* EndTime is exclusive */
+		/* EndTime is exclusive */
+		if (q->op == FU_OP_LT)
+			hi = Min(hi, ceil(e + slack));
+		else if (q->op == FU_OP_LE || q->op == FU_OP_EQ)
+			hi = Min(hi, floor(e + slack) + 1);
 	}
 	st->default_window = isinf(lo) || isinf(hi);
 	if (isinf(hi) || hi > now)
@@ -435,6 +451,8 @@ window_and_period(FuScan *scan, MState *st)
 	st->end = (int64) hi;
 
 	resolution = resolution_for_age(now - st->start);
+	if (!st->default_period)
+		align_window(st);
 	if (!st->default_period)
 	{
 		if (st->period <= 0 ||
@@ -467,6 +485,7 @@ window_and_period(FuScan *scan, MState *st)
 	foreach(lc, st->types)
 		if (((const ResourceType *) lfirst(lc))->default_period > st->period)
 			st->period = ((const ResourceType *) lfirst(lc))->default_period;
+	align_window(st);
 }
 
 static Region *
@@ -680,6 +699,7 @@ add_data_requests(FuScan *scan, MState *st, Region *region)
 							 psprintf("AWS CloudWatch GetMetricData in %s", region->name),
 							 "POST", cloudwatch_url(scan, region->name), body.data);
 		req->pdata = ri;
+		req->explain_tag = region->name;
 		st->nqueries += n;
 	}
 	region->nbatches = nbatches;
@@ -729,6 +749,7 @@ add_list_request(FuScan *scan, MState *st, Region *region,
 	req = fu_add_request(scan, psprintf("AWS CloudWatch ListMetrics in %s", region->name),
 						 "POST", cloudwatch_url(scan, region->name), body.data);
 	req->pdata = ri;
+	req->explain_tag = region->name;
 	req->discovery = true;
 	region->discovering++;
 }
@@ -1276,6 +1297,26 @@ metrics_next_row(FuScan *scan, Datum *values, bool *nulls)
 	return true;
 }
 
+/* An epoch second as "YYYY-MM-DD HH:MM:SS UTC" */
+static char *
+epoch_text(int64 e)
+{
+	int64		days = e / SECS_PER_DAY;
+	int64		secs = e % SECS_PER_DAY;
+	int			y,
+				m,
+				d;
+
+	if (secs < 0)
+	{
+		secs += SECS_PER_DAY;
+		days--;
+	}
+	j2date((int) (days + UNIX_EPOCH_JDATE), &y, &m, &d);
+	return psprintf("%04d-%02d-%02d %02d:%02d:%02d UTC", y, m, d,
+					(int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+}
+
 static void
 metrics_explain(FuScan *scan, ExplainState *es)
 {
@@ -1284,10 +1325,11 @@ metrics_explain(FuScan *scan, ExplainState *es)
 	if (st == NULL || st->nstats == 0 || st->start >= st->end)
 		return;
 	ExplainPropertyText("Window",
-						psprintf("StartTime " INT64_FORMAT ", EndTime " INT64_FORMAT ", period %d%s%s",
-								 st->start, st->end, st->period,
+						psprintf("%s to %s%s, period %d s%s",
+								 epoch_text(st->start), epoch_text(st->end),
 								 st->default_window ? " (default: the last 24 hours)" : "",
-								 st->default_period ? " (default period)" : ""),
+								 st->period,
+								 st->default_period ? " (default for this age and length)" : ""),
 						es);
 	if (st->nqueries > 0)
 		ExplainPropertyText("Metric queries",

@@ -869,7 +869,8 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			body = psprintf("%.*s... (%d bytes)",
 							pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
 							body, len);
-		ExplainPropertyText("Request",
+		ExplainPropertyText(req->explain_tag ?
+							psprintf("Request (%s)", req->explain_tag) : "Request",
 							psprintf("%s %s %s", req->http.method,
 									 req->http.url, body),
 							es);

@@ -112,7 +112,8 @@ typedef struct FuPlanInfo
 typedef struct FuRequest
 {
 	struct FuScan *scan;
-	char	   *label;			/* for EXPLAIN and error context */
+	char	   *label;			/* names the call in messages */
+	const char *explain_tag;	/* EXPLAIN shows "Request (tag)" when set */
 	FuHttpRequest http;			/* method, url, body of the next page */
 	char	   *first_body;		/* body of the first page, for EXPLAIN */
 	int			pages;			/* pages fetched so far */

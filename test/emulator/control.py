@@ -13,10 +13,16 @@ import datetime
 import decimal
 import hashlib
 import json
+import math
 import threading
+import time
 from urllib.parse import parse_qsl
 
+import aws_cw
+import bench as bench_mod
 import company
+import metrics
+import resources
 
 FAULT_KINDS = ("throttle", "error", "http500", "http503", "slow", "cut", "malformed", "truncated", "wrong_shape",
                "drop")
@@ -45,10 +51,18 @@ class State:
             self.in_flight = 0
             self.max_in_flight = 0
             self.by_operation = {}
+            self.bench = None           # bench.Bench while bench mode is on
 
     def today(self):
         t = self.config["today"]
         return t if t is not None else datetime.datetime.now(datetime.timezone.utc).date()
+
+    def now(self):
+        """The CloudWatch clock: 00:00:00Z of the pinned `today`, else the real time (epoch seconds)."""
+        t = self.config["today"]
+        if t is not None:
+            return resources.epoch(t)
+        return time.time()
 
     def set_config(self, obj):
         if not isinstance(obj, dict):
@@ -71,6 +85,7 @@ class State:
             c = dict(self.config)
         c["today"] = self.today().isoformat()
         c["today_follows_clock"] = self.config["today"] is None
+        c["now"] = self.now()
         return c
 
     # -- faults ----------------------------------------------------------------
@@ -87,15 +102,20 @@ class State:
         if target is not None:
             if not isinstance(target, str):
                 raise ControlError("target must be a string")
-            target = target.rsplit(".", 1)[-1]  # accept "AWSInsightsIndexService.GetCostAndUsage" too
-        params = {k: v for k, v in obj.items() if k not in ("kind", "count", "target")}
+            # accept "AWSInsightsIndexService.GetCostAndUsage" / "GraniteServiceVersion20100801.GetMetricData" too
+            target = target.rsplit(".", 1)[-1]
+        region = obj.get("region")
+        if region is not None and not isinstance(region, str):
+            raise ControlError("region must be a string")
+        params = {k: v for k, v in obj.items() if k not in ("kind", "count", "target", "region")}
         with self.lock:
-            self.faults.append({"kind": kind, "count": count, "target": target, "params": params})
+            self.faults.append({"kind": kind, "count": count, "target": target, "region": region, "params": params})
 
-    def take_fault(self, operation):
+    def take_fault(self, operation, region=None):
         with self.lock:
             for f in self.faults:
-                if f["target"] is None or f["target"] == operation:
+                if (f["target"] is None or f["target"] == operation) and \
+                        (f["region"] is None or f["region"] == region):
                     f["count"] -= 1
                     if f["count"] == 0:
                         self.faults.remove(f)
@@ -103,9 +123,10 @@ class State:
         return None
 
     # -- request accounting ----------------------------------------------------
-    def begin(self, operation, method, path, headers, body):
+    def begin(self, operation, method, path, headers, body, region=None, service="ce"):
         entry = {"operation": operation, "method": method, "path": path, "headers": _log_headers(headers),
-                 "body": body.decode("utf-8", "replace"), "status": None, "fault": None, "error": None}
+                 "body": body.decode("utf-8", "replace"), "status": None, "fault": None, "error": None,
+                 "region": region, "service": service}
         with self.lock:
             self.seq += 1
             entry["seq"] = self.seq
@@ -135,7 +156,10 @@ class State:
             entries = list(self.log)
         lines = []
         for e in entries:
-            line = "%s %s" % (e["operation"], _canonical_body(e["body"]))
+            if e["service"] == "cw":
+                line = "%s %s %s" % (e["operation"], e["region"], _canonical_body(e["body"]))
+            else:
+                line = "%s %s" % (e["operation"], _canonical_body(e["body"]))
             if e["fault"]:
                 line += " [fault=%s]" % e["fault"]
             elif e["error"]:
@@ -164,8 +188,10 @@ def _canonical_body(text):
         obj = json.loads(text)
     except ValueError:
         return json.dumps(text)
-    if isinstance(obj, dict) and "NextPageToken" in obj and obj["NextPageToken"] is not None:
-        obj["NextPageToken"] = "<token>"
+    if isinstance(obj, dict):
+        for k in ("NextPageToken", "NextToken"):
+            if obj.get(k) is not None:
+                obj[k] = "<token>"
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
@@ -264,6 +290,121 @@ def expect_aws_cost(state, query):
     return "".join(lines)
 
 
+# --- CloudWatch expectations ---------------------------------------------------------
+
+# CloudWatch's rules (GetMetricData/GetMetricStatistics documentation), restated here
+# independently of aws_cw.py so that a test comparing the FDW with this endpoint checks
+# the API path too.  Only metrics.window_stats/stat_value (the generator) are shared.
+_DAY_S = 86400
+
+
+def expect_aws_metrics(state, query):
+    dims = []
+    single = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k.startswith("dim."):
+            dims.append((k[4:], v))
+        elif k in single:
+            raise ControlError("parameter %r given twice" % k)
+        else:
+            single[k] = v
+    for k in single:
+        if k not in ("region", "namespace", "metric", "stat", "period", "start", "end", "unit"):
+            raise ControlError("unknown parameter %r" % k)
+    for k in ("region", "namespace", "metric", "stat", "period", "start", "end"):
+        if k not in single:
+            raise ControlError("%s is required" % k)
+    try:
+        period = int(single["period"])
+        start = float(single["start"])
+        end = float(single["end"])
+    except ValueError:
+        raise ControlError("period must be an integer, start and end epoch seconds")
+    if period < 1 or not (period in (1, 5, 10, 20, 30) or period % 60 == 0):
+        raise ControlError("period must be 1, 5, 10, 20, 30 or a multiple of 60")
+    stat = metrics.parse_stat(single["stat"])
+    if stat is None:
+        raise ControlError("stat must be Average, Sum, Minimum, Maximum, SampleCount or pNN[.N]")
+    series = metrics.find(single["region"], single["namespace"], single["metric"], dims)
+    if series is None or ("unit" in single and single["unit"] != series.unit):
+        return ""
+    now = state.now()
+    age = now - start
+    # too fine a period for the age of the data: nothing, silently
+    if (age > 3 * 3600 and period < 60) or (age > 15 * _DAY_S and period % 300) or \
+            (age > 63 * _DAY_S and period % 3600):
+        return ""
+    # StartTime is rounded down by the age of the data (high-resolution periods: to the period)
+    if period < 60:
+        unit = period
+    elif age < 15 * _DAY_S:
+        unit = 60
+    elif age <= 63 * _DAY_S:
+        unit = 300
+    else:
+        unit = 3600
+    t = math.floor(start / unit) * unit
+    limit = math.ceil(min(end, now))          # EndTime exclusive; nothing at or after now
+    oldest = now - 455 * _DAY_S                # retention
+    if t < oldest:
+        t += math.ceil((oldest - t) / period) * period
+    lines = []
+    while t < limit:
+        st = metrics.window_stats(series, t, min(t + period, limit))
+        if st[0]:
+            lines.append("%d\t%r\n" % (t, metrics.stat_value(st, stat)))
+        t += period
+    return "".join(lines)
+
+
+def resources_text(state, query):
+    q = dict(parse_qsl(query, keep_blank_values=True))
+    for k in q:
+        if k not in ("region", "type", "all", "format"):
+            raise ControlError("unknown parameter %r" % k)
+    if q.get("type") not in resources.TYPES:
+        raise ControlError("type must be one of %s" % ", ".join(resources.TYPES))
+    region = q.get("region")
+    if not region:
+        raise ControlError("region is required")
+    now = state.now()
+    rs = resources.resources(region, q["type"]) if q.get("all") == "1" else resources.live(region, q["type"], now)
+    if q.get("format") == "json":
+        def when(t):
+            return None if t is None else datetime.datetime.fromtimestamp(t, datetime.timezone.utc).date().isoformat()
+        return "application/json", json.dumps(
+            [dict({"id": r.rid, "type": r.type, "region": r.region, "launch": when(r.launch),
+                   "terminate": when(r.terminate)}, **{k: v for k, v in r.attrs.items()}) for r in rs],
+            sort_keys=True, default=list).encode()
+    return "text/plain; charset=utf-8", "".join(r.rid + "\n" for r in rs).encode()
+
+
+def bench_control(state, method, path, body):
+    """POST/GET /_emulator/bench and GET /_emulator/bench/{ce,cw}/<k>."""
+    if path == "/_emulator/bench":
+        if method == "POST":
+            try:
+                b = bench_mod.Bench(_json_body(body))
+            except ValueError as e:
+                raise ControlError(str(e))
+            with state.lock:
+                state.bench = b
+            return 200, "application/json", json.dumps(b.summary()).encode()
+        if method == "GET":
+            b = state.bench
+            return 200, "application/json", json.dumps(b.summary() if b else {"enabled": False}).encode()
+        return None
+    parts = path.split("/")
+    if method == "GET" and len(parts) == 5 and parts[3] in ("ce", "cw") and parts[4].isdigit():
+        b = state.bench
+        pages = [] if b is None else (b.ce_pages if parts[3] == "ce" else b.cw_pages)
+        k = int(parts[4])
+        if k >= len(pages):
+            return 404, "text/plain; charset=utf-8", b"error: no such bench page\n"
+        return 200, ("application/x-amz-json-1.1" if parts[3] == "ce" else aws_cw.CONTENT_TYPE), pages[k]
+    return None
+
+
 # --- HTTP surface ---------------------------------------------------------------
 
 def _json_body(body):
@@ -303,6 +444,15 @@ def handle(state, method, path, query, body):
             return 200, js, json.dumps(state.stats(), sort_keys=True).encode()
         if path == "/_emulator/health" and method == "GET":
             return 200, text, b"ok"
+        if path == "/_emulator/expect/aws_metrics" and method == "GET":
+            return 200, "text/tab-separated-values; charset=utf-8", expect_aws_metrics(state, query).encode()
+        if path == "/_emulator/resources" and method == "GET":
+            ctype, payload = resources_text(state, query)
+            return 200, ctype, payload
+        if path == "/_emulator/bench" or path.startswith("/_emulator/bench/"):
+            r = bench_control(state, method, path, body)
+            if r is not None:
+                return r
         if path == "/_emulator/expect/aws_cost" and method == "GET":
             return 200, "text/tab-separated-values; charset=utf-8", expect_aws_cost(state, query).encode()
         return 404, text, ("error: no control endpoint %s %s\n" % (method, path)).encode()

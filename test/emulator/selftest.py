@@ -719,6 +719,710 @@ def test_performance(port, c):
     post(port, "reset")
 
 
+# --- CloudWatch ----------------------------------------------------------------------
+
+NOW = (TODAY - datetime.date(1970, 1, 1)).days * 86400   # TODAY 00:00:00Z, the CloudWatch clock
+H, D = 3600, 86400
+CW_PREFIX = "GraniteServiceVersion20100801."
+
+
+def iid(n, region="us-east-1"):
+    return "i-0a1b2c3d4e5f6%04x" % ({"us-east-1": 0, "us-west-2": 0x1000, "eu-west-1": 0x2000}[region] + n)
+
+
+class CwClient(Client):
+    def cw(self, op, body, region="us-east-1", host=None, service="monitoring", akid=AKID, secret=SECRET, token=None,
+           content_type="application/x-amz-json-1.0", scope_region=None, unsigned_auth=False):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h = {"host": host or "127.0.0.1:%d" % self.port, "content-type": content_type,
+             "x-amz-target": CW_PREFIX + op, "x-amzn-query-mode": "true"}
+        if token is not None:
+            h["x-amz-security-token"] = token
+        if unsigned_auth:
+            h["x-amz-date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        else:
+            h = sign_headers("POST", "/", h, raw, akid, secret, scope_region or region, service)
+        if host is None:
+            del h["host"]   # http.client sends the same value itself
+        return self.raw("POST", "/", h, raw)
+
+    def gmd_pages(self, body, region="us-east-1"):
+        body = dict(body)
+        pages = []
+        while True:
+            r = self.cw("GetMetricData", body, region)
+            if r.status != 200:
+                raise AssertionError("GetMetricData failed: %s %s" % (r.status, r.body[:300]))
+            j = r.json()
+            pages.append(j)
+            if "NextToken" not in j:
+                return pages
+            body["NextToken"] = j["NextToken"]
+
+    def gmd(self, queries, start, end, region="us-east-1", **kw):
+        """{id: [(t, v)] ascending} over all pages."""
+        body = dict({"MetricDataQueries": queries, "StartTime": start, "EndTime": end}, **kw)
+        out = {}
+        for p in self.gmd_pages(body, region):
+            for res in p["MetricDataResults"]:
+                out.setdefault(res["Id"], []).extend(zip(res["Timestamps"], res["Values"]))
+        return {k: sorted(v) for k, v in out.items()}
+
+
+def mq(qid, ns, name, dims, period, stat, **kw):
+    q = {"Id": qid, "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name,
+                                              "Dimensions": [{"Name": k, "Value": v} for k, v in dims]},
+                                   "Period": period, "Stat": stat}}
+    if "unit" in kw:
+        q["MetricStat"]["Unit"] = kw.pop("unit")
+    q.update(kw)
+    return q
+
+
+def cw_expect(port, region, ns, name, dims, stat, period, start, end):
+    q = "region=%s&namespace=%s&metric=%s&stat=%s&period=%d&start=%s&end=%s" % (
+        region, urllib.request.quote(ns, safe=""), name, stat, period, start, end)
+    q += "".join("&dim.%s=%s" % (k, urllib.request.quote(v, safe="")) for k, v in dims)
+    out = []
+    for line in control(port, "expect/aws_metrics?" + q).splitlines():
+        t, v = line.split("\t")
+        out.append((int(t), float(v)))
+    return out
+
+
+def test_cw_numbers(port, c):
+    import aws_cw
+    cases = {1704067200: "1.7040672E9", 1795478400: "1.7954784E9", 12.5: "12.5", 100.0: "100.0", 0.0: "0.0",
+             0.0001: "1.0E-4", 1e-5: "1.0E-5", 12345678.9: "1.23456789E7", 1e7: "1.0E7", 9999999.0: "9999999.0",
+             0.001: "0.001", -2.5e-7: "-2.5E-7", 1.15e14: "1.15E14", 123456789012.0: "1.23456789012E11"}
+    bad = {k: aws_cw.jnum(k) for k, v in cases.items() if aws_cw.jnum(k) != v}
+    check("cw: JVM double formatting", not bad, bad)
+    check("cw: JVM doubles parse back exactly", all(float(aws_cw.jnum(x)) == x for x in
+                                                    (0.1, 1 / 3, 2.0 ** 70, 5e-324, 1.7976931348623157e308, 31.4)))
+
+
+def test_cw_auth(port, c):
+    c = CwClient(port)
+    body = {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization"}
+    r = c.cw("ListMetrics", body)
+    check("cw auth ok", r.status == 200, r.body[:200])
+    check("cw content-type", r.headers.get("content-type") == "application/x-amz-json-1.0", r.headers)
+    check("cw request id", re.fullmatch(r"[0-9a-f-]{36}", r.headers.get("x-amzn-requestid", "")) is not None)
+    r = c.cw("ListMetrics", body, service="ce")
+    check("cw wrong service", r.status == 403 and r.type == "InvalidSignatureException"
+          and r.headers.get("x-amzn-query-error") == "SignatureDoesNotMatch;Sender"
+          and "'monitoring'" in r.json()["message"], (r.status, r.body, r.headers.get("x-amzn-query-error")))
+    r = c.cw("ListMetrics", body, akid="AKIAUNKNOWNKEY000000")
+    check("cw unknown key", r.status == 400 and r.type == "UnrecognizedClientException"
+          and r.headers.get("x-amzn-query-error") == "InvalidClientTokenId;Sender", r.body)
+    r = c.cw("ListMetrics", body, unsigned_auth=True)
+    check("cw missing auth", r.status == 400 and r.type == "MissingAuthenticationTokenException"
+          and r.headers.get("x-amzn-query-error") == "MissingAuthenticationToken;Sender", r.body)
+    r = c.cw("ListMetrics", body, secret="wrong")
+    check("cw wrong secret", r.status == 403 and r.json()["message"] == sigv4.SIGNATURE_MISMATCH, r.body)
+    r = c.cw("ListMetrics", body, akid=TMP_AKID, secret=TMP_SECRET, token=TMP_TOKEN)
+    check("cw temporary credentials", r.status == 200, r.body[:200])
+    r = c.cw("ListMetrics", body, akid=TMP_AKID, secret=TMP_SECRET, token="emulator-expired-token")
+    check("cw expired token", r.status == 403 and r.type == "ExpiredTokenException"
+          and r.headers.get("x-amzn-query-error") == "ExpiredToken;Sender", r.body)
+    # The region: the Host's when it names a monitoring endpoint, else the credential scope's.
+    eu_body = {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId"}]}
+    r = c.cw("ListMetrics", eu_body, region="eu-west-1", host="monitoring.eu-west-1.amazonaws.com")
+    ids = sorted(m["Dimensions"][0]["Value"] for m in r.json().get("Metrics", []))
+    check("cw region from Host", r.status == 200 and ids == [iid(n, "eu-west-1") for n in range(1, 9)], r.body[:200])
+    r = c.cw("ListMetrics", eu_body, region="us-east-1", host="monitoring.eu-west-1.amazonaws.com")
+    check("cw scope region must match the Host's", r.status == 403 and r.type == "InvalidSignatureException"
+          and "'us-east-1'" in r.json()["message"] and "eu-west-1" in r.json()["message"], r.body)
+    r = c.cw("ListMetrics", eu_body, region="eu-west-1")
+    ids2 = sorted(m["Dimensions"][0]["Value"] for m in r.json().get("Metrics", []))
+    check("cw region from the credential scope on loopback", r.status == 200 and ids2 == ids, r.body[:200])
+    r = c.cw("ListMetrics", eu_body, region="mars-central")
+    check("cw invalid region", r.status == 403 and r.type == "InvalidSignatureException", r.body)
+    r = c.cw("ListMetrics", eu_body, region="ap-southeast-2")
+    check("cw other valid region is empty", r.status == 200 and r.json()["Metrics"] == [], r.body[:200])
+    r = c.cw("ListMetrics", body, content_type="application/x-amz-json-1.1")
+    check("cw wrong content type", r.status == 400 and r.type == "com.amazon.coral.service#UnknownOperationException",
+          r.body)
+    r = c.cw("PutMetricData", {"Namespace": "x"})
+    check("cw unknown operation", r.status == 400 and r.json() == {
+        "__type": "com.amazon.coral.service#UnknownOperationException"}
+        and r.headers.get("x-amzn-query-error") == "InvalidAction;Sender", r.body)
+    r = c.cw("ListMetrics", b"{nope")
+    check("cw invalid JSON", r.status == 400 and r.type == "com.amazon.coral.service#SerializationException", r.body)
+
+
+def test_cw_list_metrics(port, c):
+    c = CwClient(port)
+
+    def all_metrics(body, region="us-east-1"):
+        body = dict(body)
+        out, pages = [], 0
+        while True:
+            r = c.cw("ListMetrics", body, region)
+            assert r.status == 200, r.body
+            j = r.json()
+            out += j["Metrics"]
+            pages += 1
+            if "NextToken" not in j:
+                return out, pages
+            body["NextToken"] = j["NextToken"]
+
+    res = control(port, "resources?region=us-east-1&type=ec2").split()
+    ms, _ = all_metrics({"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                         "Dimensions": [{"Name": "InstanceId"}]})
+    check("ListMetrics: one CPU series per instance", sorted(m["Dimensions"][0]["Value"] for m in ms) == sorted(res)
+          and len(ms) == 64, len(ms))
+    check("ListMetrics: metric shape", ms[0] == {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                                                 "Dimensions": [{"Name": "InstanceId", "Value": ms[0]["Dimensions"][0]
+                                                                 ["Value"]}]}, ms[0])
+    cpu, _ = all_metrics({"Namespace": "AWS/EC2", "MetricName": "CPUUtilization"})
+    kinds = {tuple(d["Name"] for d in m["Dimensions"]) for m in cpu}
+    check("ListMetrics: aggregates to filter out", {(), ("AutoScalingGroupName",), ("InstanceType",),
+                                                    ("InstanceId",)} == kinds, kinds)
+    one, _ = all_metrics({"Namespace": "AWS/EC2", "Dimensions": [{"Name": "InstanceId", "Value": iid(1)}]})
+    check("ListMetrics: dimension value filter", sorted(m["MetricName"] for m in one) == [
+        "CPUUtilization", "DiskReadBytes", "DiskWriteBytes", "NetworkIn", "NetworkOut", "StatusCheckFailed"], one)
+    every, pages = all_metrics({})
+    keys = [(m["Namespace"], m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"]))
+            for m in every]
+    check("ListMetrics: paging (500 a page), no duplicates", pages == 2 and len(set(keys)) == len(keys) > 500,
+          (pages, len(keys)))
+    nss = {k[0] for k in keys}
+    check("ListMetrics: namespaces", nss == {"AWS/EC2", "AWS/RDS", "AWS/Lambda", "AWS/DynamoDB", "AWS/S3", "AWS/ELB",
+                                             "AWS/ApplicationELB"}, nss)
+    s3 = [k for k in keys if k[0] == "AWS/S3"]
+    check("ListMetrics: S3 storage types", ("AWS/S3", "BucketSizeBytes", (("BucketName", "northwind-data-lake"),
+                                                                         ("StorageType", "StandardStorage"))) in s3
+          and ("AWS/S3", "NumberOfObjects", (("BucketName", "northwind-data-lake"),
+                                             ("StorageType", "AllStorageTypes"))) in s3, s3[:4])
+    usw2, _ = all_metrics({"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                           "Dimensions": [{"Name": "InstanceId"}]}, "us-west-2")
+    check("ListMetrics: us-west-2 has 12 live instances (terminated one not listed)", len(usw2) == 12, len(usw2))
+    post(port, "config", {"today": "2026-03-01"})
+    usw2b, _ = all_metrics({"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                            "Dimensions": [{"Name": "InstanceId"}]}, "us-west-2")
+    post(port, "config", {"today": TODAY.isoformat()})
+    check("ListMetrics: lists what existed 'now' (config today)", len(usw2b) == 13, len(usw2b))
+    recent, _ = all_metrics({"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                             "Dimensions": [{"Name": "InstanceId"}], "RecentlyActive": "PT3H"})
+    check("ListMetrics: RecentlyActive is a subset", 0 < len(recent) <= 64 and all(m in ms for m in recent), len(recent))
+    r = c.cw("ListMetrics", {"RecentlyActive": "PT1H"})
+    check("ListMetrics: RecentlyActive enum", r.status == 400 and r.json()["message"] == (
+        "1 validation error detected: Value 'PT1H' at 'recentlyActive' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [PT3H]") and r.headers.get("x-amzn-query-error") == "ValidationError;Sender", r.body)
+    r = c.cw("ListMetrics", {"NextToken": "garbage"})
+    check("ListMetrics: bad token", r.status == 400 and r.type.endswith("#InvalidParameterValueException")
+          and r.headers.get("x-amzn-query-error") == "InvalidParameterValue;Sender", r.body)
+    r = c.cw("ListMetrics", {"Dimensions": [{"Value": "x"}]})
+    check("ListMetrics: filter needs a Name", r.status == 400 and "dimensions.1.member.name" in r.json()["message"],
+          r.body)
+    r = c.cw("ListMetrics", {"IncludeLinkedAccounts": True, "Namespace": "AWS/S3"})
+    j = r.json()
+    check("ListMetrics: OwningAccounts", len(j["OwningAccounts"]) == len(j["Metrics"]) > 0, j.get("OwningAccounts"))
+
+
+def test_cw_get_metric_data(port, c):
+    c = CwClient(port)
+    web = ("AWS/EC2", "CPUUtilization", [("InstanceId", iid(1))])
+    cases = [
+        ("ec2 cpu avg 1h", "us-east-1", web, "Average", 3600, NOW - 2 * D, NOW),
+        ("ec2 cpu max 5m", "us-east-1", web, "Maximum", 300, NOW - 6 * H, NOW - H),
+        ("ec2 net sum 1m", "us-east-1", ("AWS/EC2", "NetworkOut", [("InstanceId", iid(5))]), "Sum", 60,
+         NOW - 2 * H, NOW),
+        ("basic monitoring at 1m", "us-east-1", ("AWS/EC2", "CPUUtilization", [("InstanceId", iid(0x20))]),
+         "Average", 60, NOW - 2 * H, NOW),
+        ("s3 daily", "us-east-1", ("AWS/S3", "BucketSizeBytes", [("BucketName", "northwind-data-lake"),
+                                                                 ("StorageType", "StandardStorage")]),
+         "Average", 86400, NOW - 30 * D, NOW),
+        ("s3 at 1h: only the daily points", "us-east-1",
+         ("AWS/S3", "NumberOfObjects", [("StorageType", "AllStorageTypes"), ("BucketName", "northwind-logs")]),
+         "Average", 3600, NOW - 3 * D, NOW),
+        ("lambda invocations 5m", "us-east-1", ("AWS/Lambda", "Invocations", [("FunctionName", "image-resize")]),
+         "Sum", 300, NOW - D, NOW),
+        ("alb p99", "us-east-1", ("AWS/ApplicationELB", "TargetResponseTime",
+                                  [("LoadBalancer", "app/web-prod/50dc6c495c0c9188")]), "p99", 60, NOW - 2 * H, NOW),
+        ("rds old hourly", "us-east-1", ("AWS/RDS", "CPUUtilization", [("DBInstanceIdentifier", "northwind-prod-db")]),
+         "p50.5", 3600, NOW - 100 * D, NOW - 98 * D),
+        ("aggregate", "us-east-1", ("AWS/EC2", "CPUUtilization", []), "Average", 3600, NOW - D, NOW),
+        ("ddb latency", "us-east-1", ("AWS/DynamoDB", "SuccessfulRequestLatency",
+                                      [("TableName", "orders"), ("Operation", "Query")]), "SampleCount", 900,
+         NOW - D, NOW),
+        ("eu region", "eu-west-1", ("AWS/EC2", "CPUUtilization", [("InstanceId", iid(1, "eu-west-1"))]), "Minimum",
+         3600, NOW - D, NOW),
+        ("unaligned start", "us-east-1", web, "Average", 3600, NOW - 2 * D + 37, NOW),
+        ("float times", "us-east-1", web, "Sum", 600, NOW - 5 * H + 0.25, NOW - 0.5),
+    ]
+    for name, region, (ns, metric, dims), stat, period, start, end in cases:
+        got = c.gmd([mq("q", ns, metric, dims, period, stat)], start, end, region).get("q", [])
+        exp = cw_expect(port, region, ns, metric, dims, stat, period, start, end)
+        check("GetMetricData = expectation: " + name, got and got == exp, "%d vs %d %s %s" % (
+            len(got), len(exp), got[:2], exp[:2]))
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 2 * D + 37, NOW)["q"]
+    check("GetMetricData: StartTime rounded to the minute (< 15 days)", got[0][0] == (NOW - 2 * D) and
+          all(t % 3600 == 0 for t, _ in got), got[:2])
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 2 * D + 120, NOW)["q"]
+    check("GetMetricData: buckets start at the rounded StartTime", got[0][0] == NOW - 2 * D + 120, got[:1])
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 20 * D + 420, NOW - 19 * D)["q"]
+    check("GetMetricData: StartTime rounded to 5 min (15-63 days)", got[0][0] == NOW - 20 * D + 300, got[:1])
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 70 * D + 1800, NOW - 69 * D)["q"]
+    check("GetMetricData: StartTime rounded to 1 h (> 63 days)", got[0][0] == NOW - 70 * D, got[:1])
+
+    # raw response shape
+    r = c.cw("GetMetricData", {"MetricDataQueries": [mq("m0", *web, 3600, "Average")], "StartTime": NOW - 3 * H,
+                               "EndTime": NOW})
+    j = r.json()
+    res = j["MetricDataResults"][0]
+    check("GetMetricData: response shape", r.status == 200 and list(j) == ["MetricDataResults", "Messages"]
+          and j["Messages"] == [] and list(res) == ["Id", "Label", "Timestamps", "Values", "StatusCode"]
+          and res["Id"] == "m0" and res["Label"] == "CPUUtilization" and res["StatusCode"] == "Complete"
+          and len(res["Timestamps"]) == 3, j)
+    check("GetMetricData: default ScanBy TimestampDescending", res["Timestamps"] == [NOW - H, NOW - 2 * H, NOW - 3 * H],
+          res["Timestamps"])
+    check("GetMetricData: timestamps printed like the JVM (1.7954748E9)", b'"Timestamps":[1.7958204E9,' in r.body,
+          r.body[:200])
+    asc = c.cw("GetMetricData", {"MetricDataQueries": [mq("m0", *web, 3600, "Average")], "StartTime": NOW - 3 * H,
+                                 "EndTime": NOW, "ScanBy": "TimestampAscending"}).json()["MetricDataResults"][0]
+    check("GetMetricData: ScanBy TimestampAscending", asc["Timestamps"] == res["Timestamps"][::-1]
+          and asc["Values"] == res["Values"][::-1])
+
+    # statistics are consistent
+    stats = ("Average", "Sum", "Minimum", "Maximum", "SampleCount", "p10", "p50", "p90", "p99")
+    for label, (ns, metric, dims), period, span in (
+            ("cpu", web, 3600, 2 * D), ("cpu 5m", web, 300, 6 * H),
+            ("lambda", ("AWS/Lambda", "Duration", [("FunctionName", "order-webhook")]), 3600, D),
+            ("agg", ("AWS/EC2", "NetworkIn", [("AutoScalingGroupName", "web-prod-asg")]), 900, 6 * H)):
+        qs = [mq("s%d" % i, ns, metric, dims, period, st) for i, st in enumerate(stats)]
+        g = c.gmd(qs, NOW - span, NOW)
+        v = {st: dict(g["s%d" % i]) for i, st in enumerate(stats)}
+        ok = bool(v["Average"])
+        for t in v["Average"]:
+            a, s, lo, hi, n = (v[k][t] for k in ("Average", "Sum", "Minimum", "Maximum", "SampleCount"))
+            ps = [v[k][t] for k in ("p10", "p50", "p90", "p99")]
+            ok &= lo <= a <= hi and abs(s - a * n) <= 1e-9 * max(1.0, abs(s)) and n == int(n) and n >= 1
+            ok &= all(lo <= p <= hi for p in ps) and ps == sorted(ps)
+        check("GetMetricData: statistics consistent (%s)" % label, ok)
+    # sub-buckets add up
+    s5 = c.gmd([mq("a", *web, 300, "Sum"), mq("b", *web, 300, "SampleCount"), mq("c", *web, 300, "Maximum")],
+               NOW - 4 * H, NOW)
+    s60 = c.gmd([mq("a", *web, 3600, "Sum"), mq("b", *web, 3600, "SampleCount"), mq("c", *web, 3600, "Maximum")],
+                NOW - 4 * H, NOW)
+    ok = True
+    for t, v in s60["a"]:
+        part = [x for x in s5["a"] if t <= x[0] < t + H]
+        ok &= abs(sum(x[1] for x in part) - v) <= 1e-9 * v
+        ok &= sum(x[1] for x in s5["b"] if t <= x[0] < t + H) == dict(s60["b"])[t]
+        ok &= max(x[1] for x in s5["c"] if t <= x[0] < t + H) == dict(s60["c"])[t]
+    check("GetMetricData: 5-minute buckets add up to the hour", ok and len(s60["a"]) == 4)
+
+    # period versus age of the data
+    def empty(period, start, end, stat="Average"):
+        r = c.cw("GetMetricData", {"MetricDataQueries": [mq("m0", *web, period, stat)], "StartTime": start,
+                                   "EndTime": end})
+        res = r.json()["MetricDataResults"][0]
+        return r.status == 200 and res["Timestamps"] == [] and res["Values"] == [] and res["StatusCode"] == "Complete"
+
+    check("age rule: 1-minute data older than 15 days -> nothing", empty(60, NOW - 16 * D, NOW - 15 * D - H))
+    check("age rule: 1-minute data within 15 days is served", not empty(60, NOW - 14 * D, NOW - 14 * D + H))
+    check("age rule: 5-minute data older than 63 days -> nothing", empty(300, NOW - 64 * D, NOW - 63 * D - H))
+    check("age rule: 5-minute data within 63 days is served", not empty(300, NOW - 62 * D, NOW - 62 * D + H))
+    check("age rule: 90 s period older than 15 days -> nothing", empty(120, NOW - 16 * D, NOW - 16 * D + H))
+    check("age rule: sub-minute period older than 3 h -> nothing", empty(10, NOW - 4 * H, NOW - 3 * H - 60))
+    check("age rule: sub-minute period within 3 h is served", not empty(10, NOW - 2 * H, NOW - H))
+    check("retention: nothing older than 455 days", empty(3600, NOW - 470 * D, NOW - 456 * D))
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 460 * D, NOW - 450 * D)["q"]
+    check("retention: the window is clipped at 455 days", got and got[0][0] >= NOW - 455 * D
+          and got[0][0] - (NOW - 455 * D) < H, got[:1])
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 3 * H, NOW + 2 * D)["q"]
+    check("no datapoints after now", [t for t, _ in got] == [NOW - 3 * H, NOW - 2 * H, NOW - H], got)
+    got = c.gmd([mq("q", *web, 3600, "Average")], NOW - 5 * H, NOW - 2 * H)["q"]
+    check("EndTime exclusive", [t for t, _ in got] == [NOW - 5 * H, NOW - 4 * H, NOW - 3 * H], got)
+    sub = c.gmd([mq("q", *web, 60, "SampleCount")], NOW - 10 * 60, NOW - 7 * 60 - 30)["q"]
+    check("sub-minute EndTime clips the last bucket", [t for t, _ in sub] == [NOW - 600, NOW - 540, NOW - 480], sub)
+
+    # the company's resources behave
+    stopped = c.gmd([mq("q", "AWS/EC2", "CPUUtilization", [("InstanceId", iid(0x11))], 86400, "Average")],
+                    resources_epoch("2026-10-05"), resources_epoch("2026-10-25"))["q"]
+    days = [datetime.datetime.fromtimestamp(t, datetime.timezone.utc).date().isoformat() for t, _ in stopped]
+    check("stopped instance has a gap", len(days) == 10 and "2026-10-09" in days and "2026-10-10" not in days
+          and "2026-10-19" not in days and "2026-10-20" in days, days)
+    idle = [l for l in json.loads(control(port, "resources?region=us-east-1&type=ec2&format=json"))
+            if l["profile"] == "idle"]
+    g = c.gmd([mq("q%d" % i, "AWS/EC2", "CPUUtilization", [("InstanceId", r["id"])], 3600, "Average")
+               for i, r in enumerate(idle)], NOW - 7 * D, NOW)
+    check("idle instances: CPU < 5 %", len(g) == len(idle) == 10 and all(v < 5 for s in g.values() for _, v in s))
+    busy = c.gmd([mq("q", "AWS/EC2", "CPUUtilization", [("InstanceId", iid(0x1b))], 3600, "Average")],
+                 NOW - 7 * D, NOW)["q"]
+    check("busy instance: CPU > 60 %", all(v > 60 for _, v in busy) and len(busy) == 168)
+    dev = c.gmd([mq("q", "AWS/EC2", "CPUUtilization", [("InstanceId", iid(0x27))], 3600, "Average")],
+                NOW - 7 * D, NOW)["q"]
+    check("dev instance: stopped nights and weekends", 0 < len(dev) < 100, len(dev))
+    diurnal = c.gmd([mq("q", "AWS/ApplicationELB", "RequestCount", [("LoadBalancer", "app/web-prod/50dc6c495c0c9188")],
+                        3600, "Sum")], NOW - D, NOW)["q"]
+    vals = [v for _, v in diurnal]
+    check("diurnal cycle", len(vals) == 24 and max(vals) > 2.5 * min(vals), vals[:4])
+    incident = c.gmd([mq("q", "AWS/EC2", "StatusCheckFailed", [("InstanceId", iid(3))], 3600, "Maximum")],
+                     resources_epoch("2026-11-03"), resources_epoch("2026-11-04"))["q"]
+    check("status check incident", [datetime.datetime.fromtimestamp(t, datetime.timezone.utc).hour
+                                    for t, v in incident if v == 1.0] == [14, 15, 16], incident)
+    s3h = c.gmd([mq("q", "AWS/S3", "BucketSizeBytes", [("BucketName", "northwind-prod-assets"),
+                                                        ("StorageType", "StandardStorage")], 3600, "Average")],
+                NOW - 3 * D, NOW)["q"]
+    check("S3: one point a day at 00:00Z even with a 1 h period", [t for t, _ in s3h] == [NOW - 3 * D, NOW - 2 * D,
+                                                                                      NOW - D], s3h)
+
+    # query options
+    g = c.gmd([mq("a", *web, 3600, "Average", unit="Bytes"), mq("b", *web, 3600, "Average", unit="Percent"),
+               mq("c", "AWS/EC2", "CPUUtilization", [("InstanceId", "i-doesnotexist")], 3600, "Average")],
+              NOW - 3 * H, NOW)
+    check("Unit filter and unknown series", g["a"] == [] and len(g["b"]) == 3 and g["c"] == [], g)
+    r = c.cw("GetMetricData", {"MetricDataQueries": [mq("a", *web, 3600, "Average"), mq("b", *web, 3600, "Maximum"),
+                                                     mq("c", *web, 300, "Maximum", Label="mine"),
+                                                     mq("d", *web, 3600, "Minimum", ReturnData=False)],
+                               "StartTime": NOW - 3 * H, "EndTime": NOW})
+    labels = {x["Id"]: x["Label"] for x in r.json()["MetricDataResults"]}
+    check("labels like CloudWatch, ReturnData false omitted", labels == {
+        "a": "CPUUtilization Average", "b": "CPUUtilization Maximum", "c": "mine"}, labels)
+
+    # paging: 30 queries x 48 points, 100 datapoints a page
+    qs = [mq("q%d" % i, "AWS/EC2", "CPUUtilization", [("InstanceId", iid(i + 1))], 3600, "Average")
+          for i in range(30)]
+    body = {"MetricDataQueries": qs, "StartTime": NOW - 2 * D, "EndTime": NOW, "MaxDatapoints": 100}
+    pages = c.gmd_pages(body)
+    whole = c.gmd(qs, NOW - 2 * D, NOW)
+    merged = {}
+    for p in pages:
+        for x in p["MetricDataResults"]:
+            merged.setdefault(x["Id"], []).extend(zip(x["Timestamps"], x["Values"]))
+    npts = [sum(len(x["Timestamps"]) for x in p["MetricDataResults"]) for p in pages]
+    check("paging: pages of MaxDatapoints", len(pages) == 15 and npts == [100] * 14 + [40], npts)
+    check("paging: pages add up to the whole", {k: sorted(v) for k, v in merged.items()} == whole)
+    check("paging: newest data first across all series", all(
+        min(x["Timestamps"]) >= max(y["Timestamps"]) for x in pages[0]["MetricDataResults"] if x["Timestamps"]
+        for y in pages[-1]["MetricDataResults"] if y["Timestamps"]))
+    st0 = {x["Id"]: x["StatusCode"] for x in pages[0]["MetricDataResults"]}
+    stl = {x["Id"]: x["StatusCode"] for x in pages[-1]["MetricDataResults"]}
+    check("paging: PartialData until the last page", set(st0.values()) == {"PartialData"}
+          and set(stl.values()) == {"Complete"} and len(st0) == 30, (st0, stl))
+    r = c.cw("GetMetricData", dict(body, NextToken=pages[0]["NextToken"], MaxDatapoints=50))
+    check("paging: changed request -> InvalidNextToken", r.status == 400
+          and r.type == "com.amazonaws.cloudwatch#InvalidNextToken"
+          and r.headers.get("x-amzn-query-error") == "InvalidNextToken;Sender", r.body)
+    r = c.cw("GetMetricData", dict(body, NextToken="bm9wZQ=="))
+    check("paging: bad token -> InvalidNextToken", r.status == 400 and r.type.endswith("#InvalidNextToken"), r.body)
+    big = [mq("q%d" % i, "AWS/EC2", "CPUUtilization", [("InstanceId", iid(i % 64 + 1))] if i < 64 else
+              [("InstanceId", iid(i % 64 + 1))], 3600, ("Average", "Maximum")[i // 64]) for i in range(120)]
+    bp = c.gmd_pages({"MetricDataQueries": big, "StartTime": NOW - 40 * D, "EndTime": NOW})
+    n0 = sum(len(x["Values"]) for x in bp[0]["MetricDataResults"])
+    check("paging: default MaxDatapoints 100,800", len(bp) == 2 and n0 == 100800, (len(bp), n0))
+
+    # validation
+    def err(body):
+        r = c.cw("GetMetricData", body)
+        try:
+            return r.status, r.type, r.json().get("message", ""), r.headers.get("x-amzn-query-error")
+        except ValueError:
+            return r.status, None, r.body, None
+
+    ok_q = mq("m0", *web, 3600, "Average")
+    base_b = {"MetricDataQueries": [ok_q], "StartTime": NOW - D, "EndTime": NOW}
+    cases = [
+        ("missing StartTime", {"MetricDataQueries": [ok_q], "EndTime": NOW}, "ValidationError",
+         "1 validation error detected: Value null at 'startTime' failed to satisfy constraint: Member must not be null"),
+        ("Id pattern", dict(base_b, MetricDataQueries=[dict(ok_q, Id="1abc")]), "ValidationError",
+         "The value 1abc for parameter MetricDataQueries.member.1.Id is not matching the expected pattern "
+         "^[a-z][a-zA-Z0-9_]*$."),
+        ("Id characters", dict(base_b, MetricDataQueries=[dict(ok_q, Id="a-b")]), "ValidationError", "The value a-b"),
+        ("duplicate Ids", dict(base_b, MetricDataQueries=[ok_q, ok_q]), "ValidationError", "The values for parameter Id"),
+        ("too many queries", dict(base_b, MetricDataQueries=[dict(ok_q, Id="m%d" % i) for i in range(501)]),
+         "ValidationError", "The collection MetricDataQueries must not contain more than 500 items."),
+        ("period 45", dict(base_b, MetricDataQueries=[mq("m0", *web, 45, "Average")]), "ValidationError",
+         "The parameter MetricDataQueries.member.1.MetricStat.Period must be"),
+        ("period 90", dict(base_b, MetricDataQueries=[mq("m0", *web, 90, "Average")]), "ValidationError",
+         "The parameter MetricDataQueries.member.1.MetricStat.Period"),
+        ("period 0", dict(base_b, MetricDataQueries=[mq("m0", *web, 0, "Average")]), "ValidationError",
+         "1 validation error detected: Value '0' at 'metricDataQueries.1.member.metricStat.period' failed to "
+         "satisfy constraint: Member must have value greater than or equal to 1"),
+        ("bad stat", dict(base_b, MetricDataQueries=[mq("m0", *web, 60, "Avg")]), "ValidationError",
+         "The value Avg for parameter MetricDataQueries.member.1.MetricStat.Stat"),
+        ("bad percentile", dict(base_b, MetricDataQueries=[mq("m0", *web, 60, "p101")]), "ValidationError",
+         "The value p101"),
+        ("bad unit", dict(base_b, MetricDataQueries=[mq("m0", *web, 60, "Average", unit="Percents")]),
+         "ValidationError", "1 validation error detected: Value 'Percents' at "
+                            "'metricDataQueries.1.member.metricStat.unit'"),
+        ("start == end", dict(base_b, StartTime=NOW, EndTime=NOW), "ValidationError",
+         "The parameter StartTime must not equal parameter EndTime."),
+        ("start > end", dict(base_b, StartTime=NOW, EndTime=NOW - D), "ValidationError",
+         "The parameter EndTime must be greater than StartTime."),
+        ("ScanBy enum", dict(base_b, ScanBy="Newest"), "ValidationError",
+         "1 validation error detected: Value 'Newest' at 'scanBy' failed to satisfy constraint: Member must satisfy "
+         "enum value set: [TimestampDescending, TimestampAscending]"),
+        ("expression", dict(base_b, MetricDataQueries=[{"Id": "e1", "Expression": "SUM(METRICS())"}]),
+         "ValidationError", ""),
+        ("stat and expression", dict(base_b, MetricDataQueries=[dict(ok_q, Expression="m1*2")]), "ValidationError",
+         "Exactly one of MetricStat and Expression"),
+        ("no queries", dict(base_b, MetricDataQueries=[]), "ValidationError", ""),
+        ("MaxDatapoints 0", dict(base_b, MaxDatapoints=0), "ValidationError", ""),
+        ("missing namespace", dict(base_b, MetricDataQueries=[{"Id": "m0", "MetricStat": {
+            "Metric": {"MetricName": "CPUUtilization"}, "Period": 60, "Stat": "Average"}}]), "MissingParameter",
+         "The parameter MetricDataQueries.member.1.MetricStat.Metric.Namespace is required."),
+    ]
+    for name, body_, legacy, prefix in cases:
+        s, t, m, q = err(body_)
+        check("GetMetricData validation: " + name, s == 400 and q == legacy + ";Sender" and m.startswith(prefix),
+              (s, t, m, q))
+    s, t, m, q = err(dict(base_b, StartTime="2026-11-27T00:00:00Z"))
+    check("GetMetricData: string timestamp is a serialization error",
+          s == 400 and t == "com.amazon.coral.service#SerializationException", (s, t, m))
+    s, t, m, q = err(dict(base_b, Unknown=1))
+    check("GetMetricData: unknown member", s == 400 and t == "com.amazon.coral.service#SerializationException", m)
+
+
+def resources_epoch(day):
+    import resources
+    return resources.epoch(day)
+
+
+def test_cw_get_metric_statistics(port, c):
+    c = CwClient(port)
+    dims = [{"Name": "InstanceId", "Value": iid(2)}]
+    body = {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Dimensions": dims, "StartTime": NOW - D,
+            "EndTime": NOW, "Period": 3600, "Statistics": ["Average", "Sum", "Maximum", "Minimum", "SampleCount"]}
+    r = c.cw("GetMetricStatistics", body)
+    j = r.json()
+    dps = j["Datapoints"]
+    ts = [d["Timestamp"] for d in dps]
+    check("GetMetricStatistics: 24 datapoints, label, unit", r.status == 200 and len(dps) == 24
+          and j["Label"] == "CPUUtilization" and all(d["Unit"] == "Percent" for d in dps), r.body[:300])
+    check("GetMetricStatistics: unordered", ts != sorted(ts) and ts != sorted(ts, reverse=True)
+          and sorted(ts) == [NOW - D + i * H for i in range(24)])
+    check("GetMetricStatistics: datapoint members in model order", list(dps[0]) == [
+        "Timestamp", "SampleCount", "Average", "Sum", "Minimum", "Maximum", "Unit"], list(dps[0]))
+    g = c.gmd([mq("a", "AWS/EC2", "CPUUtilization", [("InstanceId", iid(2))], 3600, "Average"),
+               mq("x", "AWS/EC2", "CPUUtilization", [("InstanceId", iid(2))], 3600, "Maximum")], NOW - D, NOW)
+    check("GetMetricStatistics = GetMetricData", sorted((d["Timestamp"], d["Average"]) for d in dps) == g["a"]
+          and sorted((d["Timestamp"], d["Maximum"]) for d in dps) == g["x"])
+    r = c.cw("GetMetricStatistics", dict(body, Statistics=None, ExtendedStatistics=["p90", "p99.9"]))
+    d0 = r.json()["Datapoints"][0]
+    check("GetMetricStatistics: ExtendedStatistics", r.status == 200 and list(d0) == [
+        "Timestamp", "Unit", "ExtendedStatistics"] and set(d0["ExtendedStatistics"]) == {"p90", "p99.9"}, d0)
+    r = c.cw("GetMetricStatistics", dict(body, StartTime=NOW - 2 * D, Period=60))
+    check("GetMetricStatistics: 1,440 datapoint limit", r.status == 400
+          and r.type == "com.amazonaws.cloudwatch#InvalidParameterCombinationException"
+          and r.headers.get("x-amzn-query-error") == "InvalidParameterCombination;Sender"
+          and r.json()["message"] == "You have requested up to 2,880 datapoints, which exceeds the limit of 1,440. "
+                                     "You may reduce the datapoints requested by increasing Period, or decreasing "
+                                     "the time range.", r.body)
+    r = c.cw("GetMetricStatistics", dict(body, StartTime=NOW - D, Period=60))
+    check("GetMetricStatistics: exactly 1,440 is fine", r.status == 200 and len(r.json()["Datapoints"]) == 1440)
+    for name, b, code in (("both stat kinds", dict(body, ExtendedStatistics=["p90"]), "InvalidParameterCombination"),
+                          ("no stats", dict(body, Statistics=None), "MissingParameter"),
+                          ("no namespace", dict(body, Namespace=None), "MissingParameter"),
+                          ("period 45", dict(body, Period=45), "InvalidParameterValue"),
+                          ("bad statistic", dict(body, Statistics=["Avg"]), "ValidationError")):
+        r = c.cw("GetMetricStatistics", b)
+        check("GetMetricStatistics validation: " + name, r.status == 400
+              and r.headers.get("x-amzn-query-error") == code + ";Sender", r.body)
+
+
+def test_cw_faults_log(port, c):
+    c = CwClient(port)
+    post(port, "reset")
+    lm = {"Namespace": "AWS/S3"}
+    post(port, "fault", {"kind": "throttle", "target": "GraniteServiceVersion20100801.ListMetrics"})
+    r = c.cw("ListMetrics", lm)
+    check("cw fault throttle", r.status == 400 and r.json() == {
+        "__type": "com.amazon.coral.availability#ThrottlingException", "message": "Rate exceeded"}
+        and r.headers.get("x-amzn-query-error") == "Throttling;Sender"
+        and r.headers.get("content-type") == "application/x-amz-json-1.0", (r.body, r.headers))
+    post(port, "fault", {"kind": "throttle"})
+    r = c.cu(base())
+    check("ce fault throttle unchanged", r.json() == {"__type": "LimitExceededException", "message": "Rate exceeded"})
+    post(port, "fault", {"kind": "throttle", "region": "eu-west-1"})
+    r1 = c.cw("ListMetrics", lm, "us-east-1")
+    r2 = c.cw("ListMetrics", lm, "eu-west-1")
+    check("cw fault region filter", r1.status == 200 and r2.status == 400, (r1.status, r2.status))
+    post(port, "fault", {"kind": "throttle", "region": "us-east-1", "target": "GetCostAndUsage"})
+    check("region filter applies to Cost Explorer (us-east-1)", c.cu(base()).status == 400)
+    post(port, "fault", {"kind": "error", "target": "GetMetricData"})
+    r = c.cw("GetMetricData", {"MetricDataQueries": [mq("m0", "AWS/S3", "x", [], 60, "Sum")], "StartTime": NOW - H,
+                               "EndTime": NOW})
+    check("cw fault error", r.status == 403 and r.headers.get("x-amzn-query-error") == "AccessDenied;Sender"
+          and "cloudwatch:GetMetricData" in r.json()["message"], r.body)
+    post(port, "fault", {"kind": "http500"})
+    r = c.cw("ListMetrics", lm)
+    check("cw fault http500", r.status == 500 and r.type == "com.amazonaws.cloudwatch#InternalServiceFault"
+          and r.headers.get("x-amzn-query-error") == "InternalServiceError;Receiver", r.body)
+    post(port, "fault", {"kind": "http503"})
+    check("cw fault http503", c.cw("ListMetrics", lm).status == 503)
+    post(port, "fault", {"kind": "throttle", "code": "Throttling", "query_error": None})
+    r = c.cw("ListMetrics", lm)
+    check("cw fault overrides", r.type == "Throttling" and "x-amzn-query-error" not in r.headers, r.headers)
+    post(port, "fault", {"kind": "malformed"})
+    r = c.cw("ListMetrics", lm)
+    check("cw fault malformed", r.status == 200 and r.body.startswith(b'{"Metrics": [ {'), r.body)
+    post(port, "fault", {"kind": "wrong_shape"})
+    check("cw fault wrong_shape", c.cw("ListMetrics", lm).json() == {"Metrics": 42})
+    full = c.cw("ListMetrics", lm).body
+    post(port, "fault", {"kind": "truncated"})
+    r = c.cw("ListMetrics", lm)
+    check("cw fault truncated", r.status == 200 and int(r.headers["content-length"]) == len(r.body)
+          and full.startswith(r.body) and len(r.body) < len(full))
+    post(port, "fault", {"kind": "cut"})
+    try:
+        c.cw("ListMetrics", lm)
+        check("cw fault cut", False)
+    except http.client.IncompleteRead:
+        check("cw fault cut", True)
+    c = CwClient(port)
+    post(port, "fault", {"kind": "drop", "target": "ListMetrics"})
+    try:
+        c.cw("ListMetrics", lm)
+        check("cw fault drop", False)
+    except (http.client.RemoteDisconnected, ConnectionError, http.client.BadStatusLine):
+        check("cw fault drop", True)
+    c = CwClient(port)
+    post(port, "reset")
+
+    post(port, "config", {"page_size": 500})
+    gb = {"MetricDataQueries": [mq("m%d" % i, "AWS/EC2", "CPUUtilization", [("InstanceId", iid(1))], 3600, "Average")
+                                for i in range(3)], "StartTime": NOW - 3 * H, "EndTime": NOW, "MaxDatapoints": 4}
+    c.gmd_pages(gb)
+    c.cw("ListMetrics", lm, "eu-west-1", secret="wrong")
+    c.cu(base())
+    post(port, "fault", {"kind": "slow", "delay": 0.01, "target": "ListMetrics"})
+    c.cw("ListMetrics", lm, "us-west-2")
+    lines = control(port, "requests").splitlines()
+    canon = json.dumps(gb, sort_keys=True, separators=(",", ":"))
+    check("cw log line", lines[0] == "GetMetricData us-east-1 " + canon, lines[0])
+    check("cw log NextToken placeholder", lines[1] == "GetMetricData us-east-1 " + json.dumps(
+        dict(gb, NextToken="<token>"), sort_keys=True, separators=(",", ":")), lines[1])
+    check("cw log error marker", lines[3] == 'ListMetrics eu-west-1 {"Namespace":"AWS/S3"} '
+                                            '[error=InvalidSignatureException]', lines[3])
+    check("ce log line unchanged", lines[4] == "GetCostAndUsage " + json.dumps(base(), sort_keys=True,
+                                                                               separators=(",", ":")), lines[4])
+    check("cw log fault marker", lines[5] == 'ListMetrics us-west-2 {"Namespace":"AWS/S3"} [fault=slow]', lines[5])
+    js = json.loads(control(port, "requests?format=json"))
+    check("cw log json region", js[0]["region"] == "us-east-1" and js[0]["headers"]["x-amz-target"] ==
+          "GraniteServiceVersion20100801.GetMetricData", js[0])
+    st = json.loads(control(port, "stats"))
+    check("stats by operation (both services)", st["by_operation"] == {"GetCostAndUsage": 1, "GetMetricData": 3,
+                                                                      "ListMetrics": 2}, st)
+    post(port, "reset")
+
+    # latency applies to CloudWatch and does not serialise: 16 requests in parallel
+    post(port, "config", {"latency_ms": 100})
+    results = [None] * 16
+    barrier = threading.Barrier(16)
+
+    def one(i):
+        cl = CwClient(port)
+        barrier.wait()
+        results[i] = cl.cw("ListMetrics", {"Namespace": "AWS/ELB"}, ("us-east-1", "us-west-2")[i % 2]).status
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    t0 = time.time()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    took = time.time() - t0
+    st = json.loads(control(port, "stats"))
+    check("16-request burst with 100 ms latency served in parallel", results == [200] * 16 and took < 0.6
+          and st["max_in_flight"] >= 12, (took, st["max_in_flight"], results))
+    print("info: 16 concurrent CloudWatch requests with latency 100 ms: %.3f s, max_in_flight %d"
+          % (took, st["max_in_flight"]))
+    post(port, "reset")
+
+
+def test_cw_expect_endpoint(port, c):
+    try:
+        control(port, "expect/aws_metrics?region=us-east-1&namespace=AWS/EC2&metric=CPUUtilization&stat=Average")
+        check("expect aws_metrics: missing parameters are 400", False)
+    except urllib.error.HTTPError as e:
+        check("expect aws_metrics: missing parameters are 400", e.code == 400)
+    text = control(port, "expect/aws_metrics?region=us-east-1&namespace=AWS/EC2&metric=CPUUtilization"
+                         "&dim.InstanceId=%s&stat=p90&period=3600&start=%d&end=%d" % (iid(1), NOW - D, NOW))
+    rows = [l.split("\t") for l in text.splitlines()]
+    check("expect aws_metrics: 24 ascending lines, repr floats", len(rows) == 24 and
+          [int(r[0]) for r in rows] == [NOW - D + i * H for i in range(24)] and
+          all(repr(float(r[1])) == r[1] for r in rows), rows[:2])
+    check("expect aws_metrics: unknown series is empty", control(
+        port, "expect/aws_metrics?region=us-east-1&namespace=AWS/EC2&metric=CPUUtilization&dim.InstanceId=i-x"
+              "&stat=Average&period=60&start=%d&end=%d" % (NOW - H, NOW)) == "")
+
+
+def test_resources_endpoint(port, c):
+    def ids(q):
+        return control(port, "resources?" + q).split()
+    ec2 = {r: ids("region=%s&type=ec2" % r) for r in ("us-east-1", "us-west-2", "eu-west-1")}
+    check("resources: ec2 counts", [len(ec2[r]) for r in ("us-east-1", "us-west-2", "eu-west-1")] == [64, 12, 8],
+          {k: len(v) for k, v in ec2.items()})
+    check("resources: example ids", ec2["us-east-1"][0] == "i-0a1b2c3d4e5f60001"
+          and ec2["us-east-1"][-1] == "i-0a1b2c3d4e5f60040" and ec2["us-west-2"][0] == "i-0a1b2c3d4e5f61001")
+    check("resources: all=1 includes terminated", len(ids("region=us-west-2&type=ec2&all=1")) == 13)
+    check("resources: alb ids", "app/web-prod/50dc6c495c0c9188" in ids("region=us-east-1&type=alb"))
+    counts = {t: len(ids("region=us-east-1&type=" + t)) for t in ("rds", "lambda", "dynamodb", "s3", "elb", "alb")}
+    check("resources: other types", counts == {"rds": 4, "lambda": 10, "dynamodb": 5, "s3": 6, "elb": 2, "alb": 3},
+          counts)
+    check("resources: unknown region is empty", ids("region=ap-south-1&type=ec2") == [])
+    js = json.loads(control(port, "resources?region=us-east-1&type=ec2&format=json"))
+    check("resources: json attributes", js[0]["instance_type"] == "m5.large" and js[0]["asg"] == "web-prod-asg"
+          and js[0]["profile"] == "web", js[0])
+    try:
+        control(port, "resources?region=us-east-1&type=vm")
+        check("resources: bad type is 400", False)
+    except urllib.error.HTTPError as e:
+        check("resources: bad type is 400", e.code == 400)
+
+
+def test_bench(port, c):
+    c = CwClient(port)
+    info = json.loads(post(port, "bench", {"ce_pages": 3, "ce_groups_per_page": 2500, "cw_series": 4,
+                                           "cw_points": 60000}))
+    check("bench: summary", info["ce"]["pages"] == 3 and info["ce"]["rows"] == 7500 and info["cw"]["pages"] == 3
+          and info["cw"]["datapoints"] == 240000, info)
+    check("bench: GET summary", json.loads(control(port, "bench")) == info)
+    raw = [urllib.request.urlopen("http://127.0.0.1:%d/_emulator/bench/ce/%d" % (port, k)).read() for k in range(3)]
+    body = base("2026-01-01", "2026-02-01", "DAILY")
+    pages = []
+    while True:
+        r = c.cu(body)
+        pages.append(r.body)
+        j = r.json()
+        if "NextPageToken" not in j:
+            break
+        body = dict(body, NextPageToken=j["NextPageToken"])
+    rows = sum(len(x["Groups"]) for p in pages for x in json.loads(p)["ResultsByTime"])
+    check("bench: GetCostAndUsage serves the pre-rendered pages", pages == raw and rows == 7500, (len(pages), rows))
+    j0 = json.loads(raw[0])
+    amounts = [g["Metrics"]["UnblendedCost"]["Amount"] for x in j0["ResultsByTime"] for g in x["Groups"]]
+    check("bench: CE page shape", j0["GroupDefinitions"] == [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+                                                             {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]
+          and all(AMOUNT_RE.match(a) for a in amounts) and len(j0["ResultsByTime"]) == 2, j0["ResultsByTime"][0]["TimePeriod"])
+    qs = [mq("m%d" % i, "X", "Y", [], 60, "Average") for i in range(4)]
+    gb = {"MetricDataQueries": qs, "StartTime": 0, "EndTime": 1}
+    cw_pages = c.gmd_pages(gb)
+    raw_cw = [urllib.request.urlopen("http://127.0.0.1:%d/_emulator/bench/cw/%d" % (port, k)).read()
+              for k in range(3)]
+    r0 = c.cw("GetMetricData", gb)
+    n = [sum(len(x["Values"]) for x in p["MetricDataResults"]) for p in cw_pages]
+    check("bench: GetMetricData serves the pre-rendered pages", r0.body == raw_cw[0] and n == [100800, 100800, 38400],
+          n)
+    other = c.gmd([mq("alpha", "X", "Y", [], 60, "Sum"), mq("beta", "X", "Y", [], 60, "Sum")], 0, 1)
+    check("bench: other Ids map by position", sorted(other) == ["alpha", "beta"]
+          and [len(v) for v in other.values()] == [60000, 60000])
+    post(port, "reset")
+    check("bench: reset turns it off", json.loads(control(port, "bench")) == {"enabled": False}
+          and "NextPageToken" not in c.cu(base()).json())
+    # throughput of one large page through the API path (informational; see README for curl numbers)
+    post(port, "bench", {"ce_pages": 2, "ce_groups_per_page": 60000})
+    t0 = time.time()
+    r = c.cu(base())
+    dt = time.time() - t0
+    print("info: bench CE page %.1f MB via the API in %.3f s (%.0f MB/s, Python client)" % (
+        len(r.body) / 1e6, dt, len(r.body) / 1e6 / dt))
+    post(port, "reset")
+
+
 def main():
     srv = server.make_server(0, today=TODAY)
     port = srv.server_address[1]
@@ -727,7 +1431,10 @@ def main():
     c = Client(port)
     tests = [test_sigv4_vectors, test_auth, test_totals_vs_expect, test_paging, test_semantics, test_filters,
              test_validation, test_forecast, test_dimension_values, test_faults, test_request_log, test_control_misc,
-             test_concurrency, test_performance]
+             test_concurrency, test_performance, test_cw_numbers, test_cw_auth, test_cw_list_metrics,
+             test_cw_get_metric_data, test_cw_get_metric_statistics, test_cw_faults_log, test_cw_expect_endpoint,
+             test_resources_endpoint,
+             test_bench]
     try:
         for t in tests:
             try:

@@ -4,8 +4,10 @@
     python3 test/emulator/server.py --port 0 --port-file FILE [--today YYYY-MM-DD] [--page-size N] [--verbose]
 
 Binds 127.0.0.1 only.  API requests (any path outside /_emulator/) are
-dispatched on X-Amz-Target and must carry a valid SigV4 signature; the control
-API under /_emulator/ is open.  See README.md.
+dispatched on X-Amz-Target -- GraniteServiceVersion20100801.* is CloudWatch
+(AWS JSON 1.0, query-compatible), everything else Cost Explorer (AWS JSON 1.1)
+-- and must carry a valid SigV4 signature; the control API under /_emulator/
+is open.  See README.md.
 
 HTTP/1.1 with keep-alive; every response carries Content-Length.  Each
 connection gets its own thread, so a slow or sleeping request never blocks
@@ -27,6 +29,7 @@ sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import aws_ce  # noqa: E402
+import aws_cw  # noqa: E402
 import company  # noqa: E402
 import control  # noqa: E402
 import sigv4  # noqa: E402
@@ -38,6 +41,8 @@ CE_SERVICE = "ce"
 MALFORMED_BODY = b'{"ResultsByTime": [ {"TimePeriod": nope'
 DEFAULT_DENIED = ("User: arn:aws:iam::111111111111:user/finops-reader is not authorized to perform: %s on resource: "
                   "arn:aws:ce:us-east-1:111111111111:/%s because no identity-based policy allows the %s action")
+CW_DENIED = ("User: arn:aws:iam::111111111111:user/finops-reader is not authorized to perform: %s "
+             "because no identity-based policy allows the %s action")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -101,22 +106,34 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._api(raw_path, query, body)
 
-    # -- AWS JSON 1.1 ------------------------------------------------------------
+    # -- API requests --------------------------------------------------------------
     def _api(self, raw_path, query, body):
+        target = self.headers.get("X-Amz-Target") or ""
+        host_region = aws_cw.region_of_host(self.headers.get("Host"))
+        if target.startswith(aws_cw.TARGET_PREFIX) or (host_region and not target.startswith(aws_ce.TARGET_PREFIX)):
+            return self._cw(raw_path, query, body, target, host_region)
+        return self._ce(raw_path, query, body, target)
+
+    def _verify(self, raw_path, query, body, region, service):
+        sigv4.verify(self.command, raw_path, query, self.headers.items(), body, region=region, service=service,
+                     now=datetime.datetime.now(datetime.timezone.utc))
+
+    def _latency(self):
+        latency = self.server.state.config["latency_ms"]
+        if latency:
+            time.sleep(latency / 1000.0)
+
+    # -- Cost Explorer (AWS JSON 1.1) ---------------------------------------------------
+    def _ce(self, raw_path, query, body, target):
         state = self.server.state
-        target = self.headers.get("X-Amz-Target")
-        op = None
-        if target and target.startswith(aws_ce.TARGET_PREFIX):
-            op = target[len(aws_ce.TARGET_PREFIX):]
+        op = target[len(aws_ce.TARGET_PREFIX):] if target.startswith(aws_ce.TARGET_PREFIX) else None
         log_op = op if op in aws_ce.OPERATIONS else (target or "-")
-        entry = state.begin(log_op, self.command, self.path, self.headers.items(), body)
+        entry = state.begin(log_op, self.command, self.path, self.headers.items(), body, region=CE_REGION,
+                            service="ce")
         try:
-            latency = state.config["latency_ms"]
-            if latency:
-                time.sleep(latency / 1000.0)
+            self._latency()
             try:
-                sigv4.verify(self.command, raw_path, query, self.headers.items(), body, region=CE_REGION,
-                             service=CE_SERVICE, now=datetime.datetime.now(datetime.timezone.utc))
+                self._verify(raw_path, query, body, CE_REGION, CE_SERVICE)
             except sigv4.AuthError as e:
                 return self._error(entry, e.status, e.code, e.message)
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -124,10 +141,13 @@ class Handler(BaseHTTPRequestHandler):
                 # What a Coral JSON endpoint answers when it cannot route the call.
                 return self._error(entry, 400, "UnknownOperationException", None)
             ctx = aws_ce.Ctx(state.today(), state.config["page_size"])
-            fault = state.take_fault(op)
+            fault = state.take_fault(op, CE_REGION)
             if fault is not None:
                 entry["fault"] = fault["kind"]
                 return self._fault(entry, fault, op, body, ctx)
+            bench = state.bench
+            if bench is not None and op == "GetCostAndUsage":
+                return self._bench_ce(entry, bench, body)
             status, payload, code = self._run(op, body, ctx)
             if code:
                 entry["error"] = code
@@ -143,14 +163,21 @@ class Handler(BaseHTTPRequestHandler):
             return e.status, _error_body(e.code, e.message), e.code
         return 200, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), None
 
-    def _reply(self, entry, status, payload, **kw):
+    def _reply(self, entry, status, payload, ctype=AMZ_JSON, extra=(), **kw):
         entry["status"] = status
-        self._send(status, AMZ_JSON, payload, extra=(("x-amzn-RequestId", control.State.request_id(entry)),
-                                                    ("Cache-Control", "no-cache")), **kw)
+        self._send(status, ctype, payload, extra=(("x-amzn-RequestId", control.State.request_id(entry)),
+                                                  ("Cache-Control", "no-cache")) + tuple(extra), **kw)
 
     def _error(self, entry, status, code, message, message_key="message"):
         entry["error"] = code
         self._reply(entry, status, _error_body(code, message, message_key))
+
+    def _bench_ce(self, entry, bench, body):
+        try:
+            page = bench.ce_page_for(body)
+        except ValueError:
+            return self._error(entry, 400, "InvalidNextTokenException", aws_ce.MSG_INVALID_TOKEN)
+        return self._reply(entry, 200, page)
 
     def _fault(self, entry, fault, op, body, ctx):
         kind, p = fault["kind"], fault["params"]
@@ -171,23 +198,125 @@ class Handler(BaseHTTPRequestHandler):
             shape = p.get("body", aws_ce.WRONG_SHAPES[op])
             return self._reply(entry, 200, json.dumps(shape, separators=(",", ":")).encode())
         if kind == "drop":
-            entry["status"] = 0
-            self.close_connection = True
-            _hard_close(self.connection)
-            return None
+            return self._drop(entry)
         if kind == "slow":
             time.sleep(float(p.get("delay", 2)))
             status, payload, _ = self._run(op, body, ctx)
             return self._reply(entry, status, payload)
         status, payload, _ = self._run(op, body, ctx)
+        return self._cut_or_truncate(entry, kind, status, payload)
+
+    def _drop(self, entry):
+        entry["status"] = 0
+        self.close_connection = True
+        _hard_close(self.connection)
+
+    def _cut_or_truncate(self, entry, kind, status, payload, **kw):
         cut = max(1, len(payload) // 2)
         if kind == "truncated":
-            return self._reply(entry, status, payload[:cut])
+            return self._reply(entry, status, payload[:cut], **kw)
         # kind == "cut": promise the whole body, deliver half, hang up.
         self.close_connection = True
-        self._reply(entry, status, payload, send=payload[:cut])
+        self._reply(entry, status, payload, send=payload[:cut], **kw)
         _hard_close(self.connection)
         return None
+
+    # -- CloudWatch (AWS JSON 1.0, query-compatible) ----------------------------------------
+    def _cw(self, raw_path, query, body, target, host_region):
+        state = self.server.state
+        op = target[len(aws_cw.TARGET_PREFIX):] if target.startswith(aws_cw.TARGET_PREFIX) else None
+        log_op = op if op in aws_cw.OPERATIONS else (target or "-")
+        # The region: the endpoint's (monitoring.<region>.amazonaws.com), else -- loopback --
+        # the one the request was signed for.
+        region = host_region or aws_cw.region_of_scope(self.headers.get("Authorization")) or "us-east-1"
+        entry = state.begin(log_op, self.command, self.path, self.headers.items(), body, region=region,
+                            service="cw")
+        try:
+            self._latency()
+            try:
+                # An unknown region name cannot be an endpoint: report it as a scope error.
+                self._verify(raw_path, query, body, region if aws_cw.valid_region(region) else "us-east-1",
+                             aws_cw.SERVICE)
+            except sigv4.AuthError as e:
+                return self._cw_error(entry, aws_cw.auth_error(e.status, e.code, e.message))
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if self.command != "POST" or op not in aws_cw.OPERATIONS or ctype != aws_cw.CONTENT_TYPE:
+                return self._cw_error(entry, aws_cw.unknown_operation())
+            ctx = aws_cw.Ctx(region, state.now())
+            fault = state.take_fault(op, region)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._cw_fault(entry, fault, op, body, ctx)
+            bench = state.bench
+            if bench is not None and op == "GetMetricData":
+                return self._bench_cw(entry, bench, body)
+            status, payload, err = self._cw_run(op, body, ctx)
+            if err is not None:
+                return self._cw_error(entry, err)
+            self._reply(entry, status, payload, ctype=aws_cw.CONTENT_TYPE)
+        finally:
+            state.end(entry)
+
+    def _cw_run(self, op, body, ctx):
+        try:
+            return 200, aws_cw.handle(op, body, ctx), None
+        except aws_cw.CwError as e:
+            return e.status, e.body(), e
+
+    def _cw_error(self, entry, err):
+        entry["error"] = err.type
+        hdr = err.header()
+        self._reply(entry, err.status, err.body(), ctype=aws_cw.CONTENT_TYPE,
+                    extra=(() if hdr is None else (("x-amzn-query-error", hdr),)))
+
+    def _bench_cw(self, entry, bench, body):
+        try:
+            page = bench.cw_page_for(body)
+        except ValueError:
+            return self._cw_error(entry, aws_cw.bad_token())
+        return self._reply(entry, 200, page, ctype=aws_cw.CONTENT_TYPE)
+
+    def _cw_fault(self, entry, fault, op, body, ctx):
+        kind, p = fault["kind"], fault["params"]
+        key = p.get("message_key", "message")
+
+        def err(status, type_, query_error, message):
+            e = aws_cw.CwError(int(p.get("status", status)), p.get("code", type_), None, p.get("message", message),
+                               message_key=key)
+            qe = p.get("query_error", query_error)
+            extra = () if qe is None else (("x-amzn-query-error", qe),)
+            return self._reply(entry, e.status, e.body(), ctype=aws_cw.CONTENT_TYPE, extra=extra)
+
+        if kind == "throttle":
+            t = aws_cw.throttling()
+            return err(400, t.type, t.header(), t.message)
+        if kind == "error":
+            action = "cloudwatch:" + op
+            return err(403, "com.amazon.coral.service#AccessDeniedException", "AccessDenied;Sender",
+                       CW_DENIED % (action, action))
+        if kind == "http500":
+            key = p.get("message_key", "Message")   # InternalServiceFault's member is "Message"
+            return err(500, aws_cw.NS + "InternalServiceFault", "InternalServiceError;Receiver", p.get("message"))
+        if kind == "http503":
+            return err(503, "com.amazon.coral.availability#ServiceUnavailableException", "ServiceUnavailable;Receiver",
+                       None)
+        if kind == "malformed":
+            body_ = p.get("body")
+            return self._reply(entry, 200, body_.encode() if body_ is not None else aws_cw.MALFORMED[op],
+                               ctype=aws_cw.CONTENT_TYPE)
+        if kind == "wrong_shape":
+            shape = p.get("body", aws_cw.WRONG_SHAPES[op])
+            return self._reply(entry, 200, json.dumps(shape, separators=(",", ":")).encode(), ctype=aws_cw.CONTENT_TYPE)
+        if kind == "drop":
+            return self._drop(entry)
+        status, payload, e = self._cw_run(op, body, ctx)
+        extra = ()
+        if e is not None and e.header():
+            extra = (("x-amzn-query-error", e.header()),)
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            return self._reply(entry, status, payload, ctype=aws_cw.CONTENT_TYPE, extra=extra)
+        return self._cut_or_truncate(entry, kind, status, payload, ctype=aws_cw.CONTENT_TYPE, extra=extra)
 
 
 def _error_body(code, message, message_key="message"):

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Benchmark of finops_usage against the bundled emulator in bench mode
+# (pre-rendered pages, so the emulator is not the bottleneck).  Not part of
+# the test run.  Prints a table of figures beside their targets.
+#   bash bench/run.sh            (CE_PAGES=, CE_GROUPS=, CW_SERIES=, CW_POINTS= to resize)
+set -u
+. "$(dirname "$0")/../test/lib.sh"
+trap fu_cleanup EXIT
+cd "$FU_ROOT"
+
+CE_PAGES=${CE_PAGES:-60}
+CE_GROUPS=${CE_GROUPS:-10000}
+CW_SERIES=${CW_SERIES:-500}
+CW_POINTS=${CW_POINTS:-2016}
+REPEAT=${REPEAT:-3}
+
+fu_ensure_packages
+fu_build || exit 1
+fu_start_cluster || exit 1
+fu_start_emulator || exit 1
+
+PSQL="$FU_PGBIN/psql -X -q -At -v ON_ERROR_STOP=1 -d postgres"
+emu() { curl -s -X "$1" ${3:+-d "$3"} "$FU_EMU_URL$2"; }
+
+fu_log "setting up"
+$PSQL <<EOF
+CREATE EXTENSION finops_usage;
+CREATE SERVER bench FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'aws', endpoint '$FU_EMU_URL');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bench
+  OPTIONS (access_key_id 'AKIAFINOPSEMULATOR01',
+           secret_access_key 'emulator/Secret/Key/For/Tests+0123456789');
+IMPORT FOREIGN SCHEMA aws FROM SERVER bench INTO public;
+EOF
+
+fu_log "pre-rendering $CE_PAGES Cost Explorer pages of $CE_GROUPS groups, $CW_SERIES series of $CW_POINTS points"
+emu POST /_emulator/bench "{\"ce_pages\": $CE_PAGES, \"ce_groups_per_page\": $CE_GROUPS, \"cw_series\": $CW_SERIES, \"cw_points\": $CW_POINTS}" >/dev/null
+info=$(emu GET /_emulator/bench)
+ce_bytes=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(sum(d["ce"]["page_bytes"]))' "$info" 2>/dev/null ||
+	echo "$info" | grep -oE '"ce_bytes": *[0-9]+' | grep -oE '[0-9]+$')
+cw_pages=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(len(d["cw"]["page_bytes"]))' "$info" 2>/dev/null || echo 1)
+cw_bytes=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(sum(d["cw"]["page_bytes"]))' "$info" 2>/dev/null || echo 0)
+
+# the floor: curl alone downloading the same pages over one connection
+now() { date +%s.%N; }
+best() { sort -g | head -n 1; }
+curl_time() {
+	local kind=$1 n=$2 urls=() t0 t1
+	for ((k = 0; k < n; k++)); do urls+=("$FU_EMU_URL/_emulator/bench/$kind/$k"); done
+	for ((r = 0; r < REPEAT; r++)); do
+		t0=$(now); curl -s -o /dev/null "${urls[@]}"; t1=$(now)
+		echo "$t1 - $t0" | bc -l
+	done | best
+}
+ce_curl=$(curl_time ce "$CE_PAGES")
+cw_curl=$(curl_time cw "$cw_pages")
+
+# the extension: best of REPEAT runs, each in a fresh backend (peak memory per backend)
+fdw_run() {
+	local sql=$1
+	for ((r = 0; r < REPEAT; r++)); do
+		$PSQL <<EOF
+SET finops_usage.max_billable_calls = 0;
+SET finops_usage.today = '2026-06-15';
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+$sql
+SELECT extract(epoch FROM clock_timestamp()) - :t0 AS secs \gset
+SELECT :secs || ' ' || n || ' ' ||
+       (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\s+(\d+)'))[1]
+FROM bench_result;
+EOF
+	done | sort -g | head -n 1
+}
+ce_sql="CREATE TEMP TABLE bench_result AS
+  SELECT count(*) AS n, sum(unblended_cost) AS cost, sum(usage_quantity) AS usage
+  FROM (SELECT linked_account, usage_type, unblended_cost, usage_quantity FROM aws_cost
+        WHERE period_start >= '2025-01-01' AND period_start < '2026-06-01') s
+  WHERE linked_account IS NOT NULL AND usage_type IS NOT NULL;"
+read -r ce_secs ce_rows ce_hwm <<<"$(fdw_run "$ce_sql")"
+
+ids=$(python3 -c "print(','.join(\"'i-bench%05d'\" % k for k in range($CW_SERIES)))")
+cw_sql="CREATE TEMP TABLE bench_result AS
+  SELECT count(*) AS n, avg(value) AS v FROM aws_metrics
+  WHERE resource_type = 'ec2' AND metric_name = 'CPUUtilization' AND region = 'us-east-1'
+    AND resource_id IN ($ids) AND period = 300
+    AND ts >= '2026-06-01 00:00+00' AND ts < '2026-06-08 00:00+00';"
+read -r cw_secs cw_rows cw_hwm <<<"$(fdw_run "$cw_sql")"
+
+emu POST /_emulator/reset '{}' >/dev/null
+
+# concurrency: 16 independent GetMetricData calls (one per region)
+regions="'r01','r02','r03','r04','r05','r06','r07','r08','r09','r10','r11','r12','r13','r14','r15','r16'"
+conc_sql() {
+	echo "SET finops_usage.max_concurrency = $1;
+CREATE TEMP TABLE bench_result AS SELECT count(*) AS n FROM aws_metrics
+  WHERE region IN ($regions) AND resource_type = 'ec2' AND resource_id = 'i-0' AND metric_name = 'CPUUtilization'
+    AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';"
+}
+conc_line() {
+	local lat=$1 seq par
+	emu POST /_emulator/config "{\"latency_ms\": $lat}" >/dev/null
+	seq=$(fdw_run "$(conc_sql 1)" | cut -d' ' -f1)
+	par=$(fdw_run "$(conc_sql 16)" | cut -d' ' -f1)
+	def=$(fdw_run "$(conc_sql 8)" | cut -d' ' -f1)
+	printf '| 16 calls, latency %3d ms | %.3f s | %.3f s | %.3f s |\n' "$lat" "$seq" "$par" "$def"
+}
+
+mb() { echo "scale=1; $1 / 1048576" | bc; }
+kb_mb() { echo "scale=1; $1 / 1024" | bc; }
+rate() { echo "scale=0; $1 / $2" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+echo
+echo "## finops_usage benchmark ($(nproc) cores, emulator in bench mode, best of $REPEAT)"
+echo
+echo "| scan | rows | requests | bytes | FDW time | rows/s | curl floor | FDW / curl | peak backend memory |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '| aws_cost (%d pages x %d groups) | %d | %d | %s MB | %.3f s | %s | %.3f s | %s | %s MB |\n' \
+	"$CE_PAGES" "$CE_GROUPS" "$ce_rows" "$CE_PAGES" "$(mb "$ce_bytes")" "$ce_secs" \
+	"$(rate "$ce_rows" "$ce_secs")" "$ce_curl" "$(ratio "$ce_secs" "$ce_curl")" "$(kb_mb "$ce_hwm")"
+printf '| aws_metrics (%d series x %d points) | %d | %d | %s MB | %.3f s | %s | %.3f s | %s | %s MB |\n' \
+	"$CW_SERIES" "$CW_POINTS" "$cw_rows" "$cw_pages" "$(mb "$cw_bytes")" "$cw_secs" \
+	"$(rate "$cw_rows" "$cw_secs")" "$cw_curl" "$(ratio "$cw_secs" "$cw_curl")" "$(kb_mb "$cw_hwm")"
+echo
+echo "Targets: aws_cost >= 1,000,000 rows/s and <= 1.5x curl's time; peak backend memory < 64 MB."
+echo
+echo "| concurrency | sequential (1) | 16 at once | default (8) |"
+echo "|---|---|---|---|"
+for lat in 0 20 100; do conc_line "$lat"; done
+echo
+echo "Target: 16 independent 100 ms calls in at most 0.3 s (default concurrency 8: two rounds)."

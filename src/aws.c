@@ -394,7 +394,11 @@ safe_message(FuScan *scan, char *message)
 		char	   *at = strstr(message, *c);
 
 		if (at)
+		{
+			while (at > message && (at[-1] == ' ' || at[-1] == '\n'))
+				at--;
 			*at = '\0';
+		}
 	}
 	get_credentials(scan, &cred);
 	message = redact(message, cred.secret_access_key);

@@ -463,6 +463,54 @@ cost_prepare(FuScan *scan, FuRequest *req)
 
 /* ---------- page parsing ---------- */
 
+/* the JSON field names the page handlers look for */
+enum
+{
+	F_UnblendedCost,
+	F_BlendedCost,
+	F_AmortizedCost,
+	F_NetUnblendedCost,
+	F_NetAmortizedCost,
+	F_UsageQuantity,
+	F_NormalizedUsageAmount,
+	F_ResultsByTime,
+	F_Groups,
+	F_Amount,
+	F_Unit,
+	F_NextPageToken,
+	F_Estimated,
+	F_TimePeriod,
+	F_Start,
+	F_End,
+	F_Total,
+	F_Keys,
+	F_Metrics,
+};
+
+static const char *const ce_names[] = {
+	"UnblendedCost",
+	"BlendedCost",
+	"AmortizedCost",
+	"NetUnblendedCost",
+	"NetAmortizedCost",
+	"UsageQuantity",
+	"NormalizedUsageAmount",
+	"ResultsByTime",
+	"Groups",
+	"Amount",
+	"Unit",
+	"NextPageToken",
+	"Estimated",
+	"TimePeriod",
+	"Start",
+	"End",
+	"Total",
+	"Keys",
+	"Metrics",
+	NULL
+};
+
+
 /*
  * {"NextPageToken", "ResultsByTime": [{"TimePeriod": {"Start", "End"},
  *   "Total": {metric: {"Amount", "Unit"}},
@@ -493,7 +541,7 @@ ce_object_start(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	if (!fu_walk_is(w, 1, "ResultsByTime"))
+	if (!fu_walk_at(w, 1, F_ResultsByTime))
 		return;
 	if (w->depth == 3)
 	{
@@ -513,7 +561,7 @@ ce_object_start(void *arg, FuJsonWalk *w)
 		if (st->ngroups == 0)
 			st->row = new_row(st);
 	}
-	else if (w->depth == 5 && st->ngroups > 0 && fu_walk_is(w, 3, "Groups"))
+	else if (w->depth == 5 && st->ngroups > 0 && fu_walk_at(w, 3, F_Groups))
 		st->row = new_row(st);
 }
 
@@ -522,7 +570,7 @@ ce_object_end(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "ResultsByTime") &&
+	if (w->depth == 3 && fu_walk_at(w, 1, F_ResultsByTime) &&
 		(st->periods[st->nperiods - 1].start == DATEVAL_NOBEGIN ||
 		 st->periods[st->nperiods - 1].end == DATEVAL_NOBEGIN))
 		fu_walk_malformed(w, "A ResultsByTime entry has no complete TimePeriod.");
@@ -533,19 +581,23 @@ ce_array_start(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
 
-	if (w->depth == 2 && fu_walk_is(w, 1, "ResultsByTime"))
+	if (w->depth == 2 && fu_walk_at(w, 1, F_ResultsByTime))
 		st->seen_results = true;
-	else if (w->depth == 3 && fu_walk_is(w, 1, "ResultsByTime"))
+	else if (w->depth == 3 && fu_walk_at(w, 1, F_ResultsByTime))
 		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
 }
 
+/* The metric whose object level depth is in, or -1 */
 static int
-metric_index(const char *name)
+metric_at(FuJsonWalk *w, int depth)
 {
-	for (int m = 0; name && m < NUM_METRICS; m++)
-		if (strcmp(name, metric_names[m]) == 0)
-			return m;
-	return -1;
+	int			code;
+
+	if (depth > w->depth || w->arrays[depth])
+		return -1;
+	code = w->codes[depth];
+	/* the metric names come first in ce_names, in metric_names order */
+	return (code >= 0 && code < NUM_METRICS) ? code : -1;
 }
 
 static DateADT
@@ -564,13 +616,13 @@ metric_member(FuJsonWalk *w, CeRow *row, int m, char *token, int type)
 {
 	if (m < 0 || row == NULL)
 		return;
-	if (fu_walk_is(w, w->depth, "Amount"))
+	if (fu_walk_at(w, w->depth, F_Amount))
 	{
 		if (type != JSON_TOKEN_STRING)
 			fu_walk_malformed(w, "An Amount is not a decimal string.");
 		row->amount[m] = token;
 	}
-	else if (fu_walk_is(w, w->depth, "Unit") && type == JSON_TOKEN_STRING)
+	else if (fu_walk_at(w, w->depth, F_Unit) && type == JSON_TOKEN_STRING)
 		row->unit[m] = token;
 }
 
@@ -582,47 +634,48 @@ ce_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 	if (w->depth == 1)
 	{
-		if (fu_walk_is(w, 1, "NextPageToken") && type == JSON_TOKEN_STRING)
+		if (fu_walk_at(w, 1, F_NextPageToken) && type == JSON_TOKEN_STRING)
 			st->next_token = token;
-		else if (fu_walk_is(w, 1, "ResultsByTime"))
+		else if (fu_walk_at(w, 1, F_ResultsByTime))
 			fu_walk_malformed(w, "ResultsByTime is not an array.");
 		return;
 	}
-	if (!fu_walk_is(w, 1, "ResultsByTime"))
+	if (!fu_walk_at(w, 1, F_ResultsByTime))
 		return;
 	if (w->depth == 2)
 		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
 
 	/* level 3 is an object here: arrays there were refused */
 	p = &st->periods[st->nperiods - 1];
-	if (w->depth == 3 && fu_walk_is(w, 3, "Estimated"))
+	if (w->depth == 3 && fu_walk_at(w, 3, F_Estimated))
 		p->estimated = (type == JSON_TOKEN_TRUE);
-	else if (w->depth == 4 && fu_walk_is(w, 3, "TimePeriod") &&
+	else if (w->depth == 4 && fu_walk_at(w, 3, F_TimePeriod) &&
 			 type == JSON_TOKEN_STRING)
 	{
-		if (fu_walk_is(w, 4, "Start"))
+		if (fu_walk_at(w, 4, F_Start))
 			p->start = parse_date(w, token);
-		else if (fu_walk_is(w, 4, "End"))
+		else if (fu_walk_at(w, 4, F_End))
 			p->end = parse_date(w, token);
 	}
-	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_is(w, 3, "Total"))
-		metric_member(w, st->row, metric_index(fu_walk_field_at(w, 4)),
+	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_at(w, 3, F_Total))
+		metric_member(w, st->row, metric_at(w, 4),
 					  token, type);
-	else if (w->depth == 6 && st->row && fu_walk_is(w, 3, "Groups") &&
-			 fu_walk_is(w, 5, "Keys"))
+	else if (w->depth == 6 && st->row && fu_walk_at(w, 3, F_Groups) &&
+			 fu_walk_at(w, 5, F_Keys))
 	{
 		if (type != JSON_TOKEN_STRING)
 			fu_walk_malformed(w, "A group key is not a string.");
 		if (st->row->nkeys < MAX_GROUPS)
 			st->row->keys[st->row->nkeys++] = token;
 	}
-	else if (w->depth == 7 && fu_walk_is(w, 3, "Groups") &&
-			 fu_walk_is(w, 5, "Metrics"))
-		metric_member(w, st->row, metric_index(fu_walk_field_at(w, 6)),
+	else if (w->depth == 7 && fu_walk_at(w, 3, F_Groups) &&
+			 fu_walk_at(w, 5, F_Metrics))
+		metric_member(w, st->row, metric_at(w, 6),
 					  token, type);
 }
 
 static const FuJsonHandlers ce_handlers = {
+	.names = ce_names,
 	.object_start = ce_object_start,
 	.object_end = ce_object_end,
 	.array_start = ce_array_start,
@@ -630,7 +683,7 @@ static const FuJsonHandlers ce_handlers = {
 };
 
 static bool
-cost_parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len)
+cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	CeState    *st = (CeState *) scan->pstate;
 

@@ -248,6 +248,34 @@ forecast_prepare(FuScan *scan, FuRequest *req)
 
 /* ---------- page parsing ---------- */
 
+/* the JSON field names the page handlers look for */
+enum
+{
+	F_ForecastResultsByTime,
+	F_Total,
+	F_Unit,
+	F_MeanValue,
+	F_PredictionIntervalLowerBound,
+	F_PredictionIntervalUpperBound,
+	F_TimePeriod,
+	F_Start,
+	F_End,
+};
+
+static const char *const fc_names[] = {
+	"ForecastResultsByTime",
+	"Total",
+	"Unit",
+	"MeanValue",
+	"PredictionIntervalLowerBound",
+	"PredictionIntervalUpperBound",
+	"TimePeriod",
+	"Start",
+	"End",
+	NULL
+};
+
+
 /*
  * {"Total": {"Amount", "Unit"}, "ForecastResultsByTime": [{"TimePeriod":
  *   {"Start", "End"}, "MeanValue", "PredictionIntervalLowerBound",
@@ -260,7 +288,7 @@ fc_object_start(void *arg, FuJsonWalk *w)
 	FcState    *st = (FcState *) arg;
 	FcRow	   *r;
 
-	if (w->depth != 3 || !fu_walk_is(w, 1, "ForecastResultsByTime"))
+	if (w->depth != 3 || !fu_walk_at(w, 1, F_ForecastResultsByTime))
 		return;
 	if (st->nrows == st->maxrows)
 	{
@@ -279,7 +307,7 @@ fc_object_end(void *arg, FuJsonWalk *w)
 {
 	FcState    *st = (FcState *) arg;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "ForecastResultsByTime") &&
+	if (w->depth == 3 && fu_walk_at(w, 1, F_ForecastResultsByTime) &&
 		(st->rows[st->nrows - 1].start == DATEVAL_NOBEGIN ||
 		 st->rows[st->nrows - 1].end == DATEVAL_NOBEGIN))
 		fu_walk_malformed(w, "A ForecastResultsByTime entry has no complete TimePeriod.");
@@ -290,9 +318,9 @@ fc_array_start(void *arg, FuJsonWalk *w)
 {
 	FcState    *st = (FcState *) arg;
 
-	if (w->depth == 2 && fu_walk_is(w, 1, "ForecastResultsByTime"))
+	if (w->depth == 2 && fu_walk_at(w, 1, F_ForecastResultsByTime))
 		st->seen_results = true;
-	else if (w->depth == 3 && fu_walk_is(w, 1, "ForecastResultsByTime"))
+	else if (w->depth == 3 && fu_walk_at(w, 1, F_ForecastResultsByTime))
 		fu_walk_malformed(w, "A ForecastResultsByTime entry is not an object.");
 }
 
@@ -312,10 +340,10 @@ fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 	FcState    *st = (FcState *) arg;
 	FcRow	   *r;
 
-	if (w->depth == 2 && fu_walk_is(w, 1, "Total") && fu_walk_is(w, 2, "Unit") &&
+	if (w->depth == 2 && fu_walk_at(w, 1, F_Total) && fu_walk_at(w, 2, F_Unit) &&
 		type == JSON_TOKEN_STRING)
 		st->currency = token;
-	if (!fu_walk_is(w, 1, "ForecastResultsByTime"))
+	if (!fu_walk_at(w, 1, F_ForecastResultsByTime))
 		return;
 	if (w->depth == 1)
 		fu_walk_malformed(w, "ForecastResultsByTime is not an array.");
@@ -326,28 +354,29 @@ fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 	{
 		char	  **slot = NULL;
 
-		if (fu_walk_is(w, 3, "MeanValue"))
+		if (fu_walk_at(w, 3, F_MeanValue))
 			slot = &r->mean;
-		else if (fu_walk_is(w, 3, "PredictionIntervalLowerBound"))
+		else if (fu_walk_at(w, 3, F_PredictionIntervalLowerBound))
 			slot = &r->lower;
-		else if (fu_walk_is(w, 3, "PredictionIntervalUpperBound"))
+		else if (fu_walk_at(w, 3, F_PredictionIntervalUpperBound))
 			slot = &r->upper;
 		if (slot && type != JSON_TOKEN_STRING)
 			fu_walk_malformed(w, "A forecast value is not a decimal string.");
 		if (slot)
 			*slot = token;
 	}
-	else if (w->depth == 4 && fu_walk_is(w, 3, "TimePeriod") &&
+	else if (w->depth == 4 && fu_walk_at(w, 3, F_TimePeriod) &&
 			 type == JSON_TOKEN_STRING)
 	{
-		if (fu_walk_is(w, 4, "Start"))
+		if (fu_walk_at(w, 4, F_Start))
 			r->start = parse_date(w, token);
-		else if (fu_walk_is(w, 4, "End"))
+		else if (fu_walk_at(w, 4, F_End))
 			r->end = parse_date(w, token);
 	}
 }
 
 static const FuJsonHandlers fc_handlers = {
+	.names = fc_names,
 	.object_start = fc_object_start,
 	.object_end = fc_object_end,
 	.array_start = fc_array_start,
@@ -355,7 +384,7 @@ static const FuJsonHandlers fc_handlers = {
 };
 
 static bool
-forecast_parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len)
+forecast_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	FcState    *st = (FcState *) scan->pstate;
 

@@ -921,6 +921,40 @@ metrics_prepare(FuScan *scan, FuRequest *req)
 
 /* ---------- page parsing ---------- */
 
+/* the JSON field names the page handlers look for */
+enum
+{
+	F_MetricDataResults,
+	F_NextToken,
+	F_Id,
+	F_StatusCode,
+	F_Timestamps,
+	F_Values,
+	F_Metrics,
+	F_Dimensions,
+	F_Namespace,
+	F_MetricName,
+	F_Name,
+	F_Value,
+};
+
+static const char *const cw_names[] = {
+	"MetricDataResults",
+	"NextToken",
+	"Id",
+	"StatusCode",
+	"Timestamps",
+	"Values",
+	"Metrics",
+	"Dimensions",
+	"Namespace",
+	"MetricName",
+	"Name",
+	"Value",
+	NULL
+};
+
+
 static void
 malformed(FuRequest *req, const char *what)
 {
@@ -936,7 +970,7 @@ gmd_object_start(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "MetricDataResults"))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_MetricDataResults))
 	{
 		st->result_start = st->npoints;
 		st->result_nts = 0;
@@ -952,7 +986,7 @@ gmd_object_end(void *arg, FuJsonWalk *w)
 	MState	   *st = (MState *) arg;
 	ReqInfo    *ri = (ReqInfo *) st->page_req->pdata;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "MetricDataResults"))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_MetricDataResults))
 	{
 		int			q;
 		char	   *end;
@@ -982,7 +1016,7 @@ gmd_array_start(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 2 && fu_walk_is(w, 1, "MetricDataResults"))
+	if (w->depth == 2 && fu_walk_at(w, 1, F_MetricDataResults))
 		st->seen_results = true;
 }
 
@@ -1031,29 +1065,29 @@ gmd_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 	if (w->depth == 1)
 	{
-		if (fu_walk_is(w, 1, "NextToken") && type == JSON_TOKEN_STRING)
+		if (fu_walk_at(w, 1, F_NextToken) && type == JSON_TOKEN_STRING)
 			st->next_token = token;
-		else if (fu_walk_is(w, 1, "MetricDataResults"))
+		else if (fu_walk_at(w, 1, F_MetricDataResults))
 			malformed(st->page_req, "MetricDataResults is not an array.");
 		return;
 	}
-	if (!fu_walk_is(w, 1, "MetricDataResults"))
+	if (!fu_walk_at(w, 1, F_MetricDataResults))
 		return;
 	if (w->depth == 3)
 	{
-		if (fu_walk_is(w, 3, "Id") && type == JSON_TOKEN_STRING)
+		if (fu_walk_at(w, 3, F_Id) && type == JSON_TOKEN_STRING)
 			st->result_id = token;
-		else if (fu_walk_is(w, 3, "StatusCode") && type == JSON_TOKEN_STRING)
+		else if (fu_walk_at(w, 3, F_StatusCode) && type == JSON_TOKEN_STRING)
 			st->result_status = token;
 	}
-	else if (w->depth == 4 && fu_walk_is(w, 3, "Timestamps"))
+	else if (w->depth == 4 && fu_walk_at(w, 3, F_Timestamps))
 	{
 		int			idx = st->result_start + st->result_nts++;
 
 		use_point(st, idx);
 		st->ts[idx] = json_number(st, token, type);
 	}
-	else if (w->depth == 4 && fu_walk_is(w, 3, "Values"))
+	else if (w->depth == 4 && fu_walk_at(w, 3, F_Values))
 	{
 		int			idx = st->result_start + st->result_nvals++;
 
@@ -1068,13 +1102,13 @@ lm_object_start(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "Metrics"))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_Metrics))
 	{
 		st->lm_namespace = NULL;
 		st->lm_metric = NULL;
 		st->lm_dims = NIL;
 	}
-	else if (w->depth == 5 && fu_walk_is(w, 1, "Metrics") && fu_walk_is(w, 3, "Dimensions"))
+	else if (w->depth == 5 && fu_walk_at(w, 1, F_Metrics) && fu_walk_at(w, 3, F_Dimensions))
 	{
 		st->lm_dim = palloc0(sizeof(Dim));
 		st->lm_dims = lappend(st->lm_dims, st->lm_dim);
@@ -1133,7 +1167,7 @@ lm_object_end(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 3 && fu_walk_is(w, 1, "Metrics"))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_Metrics))
 	{
 		ReqInfo    *ri = (ReqInfo *) st->page_req->pdata;
 
@@ -1160,7 +1194,7 @@ lm_array_start(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 2 && fu_walk_is(w, 1, "Metrics"))
+	if (w->depth == 2 && fu_walk_at(w, 1, F_Metrics))
 		st->seen_results = true;
 }
 
@@ -1171,29 +1205,30 @@ lm_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 	if (w->depth == 1)
 	{
-		if (fu_walk_is(w, 1, "NextToken") && type == JSON_TOKEN_STRING)
+		if (fu_walk_at(w, 1, F_NextToken) && type == JSON_TOKEN_STRING)
 			st->next_token = token;
 		return;
 	}
-	if (!fu_walk_is(w, 1, "Metrics") || type != JSON_TOKEN_STRING)
+	if (!fu_walk_at(w, 1, F_Metrics) || type != JSON_TOKEN_STRING)
 		return;
 	if (w->depth == 3)
 	{
-		if (fu_walk_is(w, 3, "Namespace"))
+		if (fu_walk_at(w, 3, F_Namespace))
 			st->lm_namespace = token;
-		else if (fu_walk_is(w, 3, "MetricName"))
+		else if (fu_walk_at(w, 3, F_MetricName))
 			st->lm_metric = token;
 	}
-	else if (w->depth == 5 && fu_walk_is(w, 3, "Dimensions") && st->lm_dim)
+	else if (w->depth == 5 && fu_walk_at(w, 3, F_Dimensions) && st->lm_dim)
 	{
-		if (fu_walk_is(w, 5, "Name"))
+		if (fu_walk_at(w, 5, F_Name))
 			st->lm_dim->name = token;
-		else if (fu_walk_is(w, 5, "Value"))
+		else if (fu_walk_at(w, 5, F_Value))
 			st->lm_dim->value = token;
 	}
 }
 
 static const FuJsonHandlers gmd_handlers = {
+	.names = cw_names,
 	.object_start = gmd_object_start,
 	.object_end = gmd_object_end,
 	.array_start = gmd_array_start,
@@ -1201,6 +1236,7 @@ static const FuJsonHandlers gmd_handlers = {
 };
 
 static const FuJsonHandlers lm_handlers = {
+	.names = cw_names,
 	.object_start = lm_object_start,
 	.object_end = lm_object_end,
 	.array_start = lm_array_start,
@@ -1208,7 +1244,7 @@ static const FuJsonHandlers lm_handlers = {
 };
 
 static bool
-metrics_parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len)
+metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	MState	   *st = (MState *) scan->pstate;
 	ReqInfo    *ri = (ReqInfo *) req->pdata;

@@ -83,6 +83,7 @@ typedef struct FuScanState
 	Size		kept_bytes;
 	bool		keep;			/* kept still holds every page so far */
 	int			next_kept;		/* next kept page to serve */
+	FuHttpRequest *page_http;	/* response the current page's rows point into */
 	int			eflags;
 } FuScanState;
 
@@ -589,12 +590,12 @@ start_requests(FuScanState *fss)
 }
 
 static void
-parse_page(FuScan *scan, FuRequest *req, const char *body, size_t len,
+parse_page(FuScan *scan, FuRequest *req, char *body, size_t len,
 		   bool *more)
 {
 	MemoryContext old;
 
-	MemoryContextReset(scan->page_cxt);
+	/* the caller has reset the page context */
 	old = MemoryContextSwitchTo(scan->page_cxt);
 	*more = scan->source->parse_page(scan, req, body, len);
 	MemoryContextSwitchTo(old);
@@ -646,12 +647,23 @@ fetch_page(FuScanState *fss)
 	ErrorContextCallback errcb;
 	bool		more;
 
+	/* the rows of the previous page are consumed: its buffer can go */
+	if (fss->page_http)
+	{
+		fu_http_release(fss->page_http);
+		fss->page_http = NULL;
+	}
 	if (fss->keep && fss->next_kept < list_length(fss->kept))
 	{
 		KeptPage   *kp = (KeptPage *) list_nth(fss->kept, fss->next_kept++);
+		char	   *copy;
 
+		/* pages are parsed in place: parse a copy, the kept one stays */
+		MemoryContextReset(scan->page_cxt);
+		copy = MemoryContextAlloc(scan->page_cxt, kp->len + 1);
+		memcpy(copy, kp->body, kp->len + 1);
 		scan->replaying = true;
-		parse_page(scan, kp->req, kp->body, kp->len, &more);
+		parse_page(scan, kp->req, copy, kp->len, &more);
 		scan->replaying = false;
 		return true;
 	}
@@ -684,10 +696,13 @@ fetch_page(FuScanState *fss)
 	if (scan->source->check(scan, req) != FU_VERDICT_OK)
 		scan->source->report_error(scan, req);
 
-	parse_page(scan, req, http->resp, http->resp_len, &more);
+	/* keep the page as it came: parsing works in place */
 	if (!req->discovery)
 		keep_page(fss, req, http->resp, http->resp_len);
-	fu_http_release(http);
+	MemoryContextReset(scan->page_cxt);
+	parse_page(scan, req, http->resp, http->resp_len, &more);
+	/* the rows point into the response: it is released with the page */
+	fss->page_http = http;
 	req->pages++;
 	if (!more)
 		req->done = true;
@@ -777,6 +792,7 @@ restart(FuScanState *fss, ForeignScanState *node)
 	 */
 	MemoryContextReset(scan->req_cxt);
 	fss->batch = NULL;
+	fss->page_http = NULL;		/* freed by the batch's callback */
 	MemoryContextReset(scan->page_cxt);
 	fss->page_ready = false;
 	fss->eof = false;

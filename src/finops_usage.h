@@ -179,9 +179,12 @@ typedef struct FuSource
 	/* classify a response; report_error must not return */
 	FuVerdict	(*check) (FuScan *scan, FuRequest *req);
 	void		(*report_error) (FuScan *scan, FuRequest *req) pg_attribute_noreturn();
-	/* parse one page into the provider's page state; true if more pages */
+	/*
+	 * parse one page into the provider's page state, in place (body[len] is
+	 * writable); true if more pages
+	 */
 	bool		(*parse_page) (FuScan *scan, FuRequest *req,
-							   const char *body, size_t len);
+							   char *body, size_t len);
 	/* next row of the current page into values/nulls (source columns) */
 	bool		(*next_row) (FuScan *scan, Datum *values, bool *nulls);
 	/* extra EXPLAIN lines */
@@ -245,31 +248,46 @@ extern void fu_next_page_body(FuRequest *req, const char *field,
 
 /* jsonwalk.c: the position of an event JSON parser */
 #define FU_WALK_MAX_DEPTH 16
+#define FU_WALK_HASH_SIZE 64	/* holds up to 32 field names */
 typedef struct FuJsonWalk
 {
 	const char *api;			/* for error messages */
+	const char *const *names;	/* the field names the handlers look for */
+	int			name_lens[FU_WALK_HASH_SIZE / 2];
+	int			slots[FU_WALK_HASH_SIZE];	/* open addressing: name index */
 	int			depth;			/* 1 is the top-level container */
 	char	   *fields[FU_WALK_MAX_DEPTH];
+	int			codes[FU_WALK_MAX_DEPTH];	/* index in names, or -1 */
 	bool		arrays[FU_WALK_MAX_DEPTH];
 } FuJsonWalk;
 
+/*
+ * Is level depth an object, now in the field names[code]?  Names are looked
+ * up once per field, so the handlers' many tests are integer compares.
+ */
+static inline bool
+fu_walk_at(const FuJsonWalk *w, int depth, int code)
+{
+	return depth <= w->depth && depth > 0 && !w->arrays[depth] &&
+		w->codes[depth] == code;
+}
+
 extern void fu_walk_enter(FuJsonWalk *w, bool array);
 extern void fu_walk_leave(FuJsonWalk *w);
-extern void fu_walk_field(FuJsonWalk *w, char *fname);
-extern bool fu_walk_is(FuJsonWalk *w, int depth, const char *name);
-extern const char *fu_walk_field_at(FuJsonWalk *w, int depth);
+extern void fu_walk_field(FuJsonWalk *w, char *fname, size_t len);
 extern void fu_walk_malformed(FuJsonWalk *w, const char *detail) pg_attribute_noreturn();
 
 /* handlers of fu_parse_json_events; the walk is already at the new level */
 typedef struct FuJsonHandlers
 {
+	const char *const *names;	/* NULL-terminated; codes are their indexes */
 	void		(*object_start) (void *state, FuJsonWalk *w);
 	void		(*object_end) (void *state, FuJsonWalk *w);
 	void		(*array_start) (void *state, FuJsonWalk *w);
 	void		(*scalar) (void *state, FuJsonWalk *w, char *token, int type);
 } FuJsonHandlers;
 
-extern void fu_parse_json_events(const char *api, const char *body, size_t len,
+extern void fu_parse_json_events(const char *api, char *body, size_t len,
 								 const FuJsonHandlers *h, void *state);
 
 /* values.c */

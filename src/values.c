@@ -51,6 +51,46 @@ value_error_callback(void *arg)
 	errcontext("column \"%s\", value \"%s\"", vc->column, vc->value);
 }
 
+/*
+ * A plain decimal of at most 18 digits ("-41.0728443112") as numeric,
+ * exactly, without numeric_in's general parsing; false for anything else.
+ */
+static bool
+fast_decimal(const char *s, Datum *d)
+{
+	const char *p = s;
+	bool		neg = false;
+	int64		v = 0;
+	int			digits = 0;
+	int			scale = -1;
+
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+		{
+			if (++digits > 18)
+				return false;
+			v = v * 10 + (*p - '0');
+			if (scale >= 0)
+				scale++;
+		}
+		else if (*p == '.' && scale < 0 && digits > 0)
+			scale = 0;
+		else
+			return false;
+	}
+	if (digits == 0 || scale == 0)
+		return false;
+	*d = NumericGetDatum(int64_div_fast_to_numeric(neg ? -v : v,
+												   scale < 0 ? 0 : scale));
+	return true;
+}
+
 /* A numeric Datum from a decimal string; a bad one names its column */
 Datum
 fu_numeric_datum(const char *s, const char *column)
@@ -58,6 +98,10 @@ fu_numeric_datum(const char *s, const char *column)
 	ValueContext vc;
 	ErrorContextCallback cb;
 	Datum		d;
+
+	/* the amounts of the APIs are plain decimals: the common case */
+	if (fast_decimal(s, &d))
+		return d;
 
 	vc.column = column;
 	vc.value = s;

@@ -193,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
             code = p.get("code", "InternalFailure" if kind == "http500" else "ServiceUnavailable")
             return self._reply(entry, 500 if kind == "http500" else 503, _error_body(code, p.get("message"), key))
         if kind == "malformed":
+            if "body_hex" in p:     # any bytes, invalid UTF-8 included
+                return self._reply(entry, 200, bytes.fromhex(p["body_hex"]))
             return self._reply(entry, 200, p.get("body", MALFORMED_BODY.decode()).encode())
         if kind == "wrong_shape":
             shape = p.get("body", aws_ce.WRONG_SHAPES[op])
@@ -301,6 +303,8 @@ class Handler(BaseHTTPRequestHandler):
             return err(503, "com.amazon.coral.availability#ServiceUnavailableException", "ServiceUnavailable;Receiver",
                        None)
         if kind == "malformed":
+            if "body_hex" in p:
+                return self._reply(entry, 200, bytes.fromhex(p["body_hex"]), ctype=aws_cw.CONTENT_TYPE)
             body_ = p.get("body")
             return self._reply(entry, 200, body_.encode() if body_ is not None else aws_cw.MALFORMED[op],
                                ctype=aws_cw.CONTENT_TYPE)

@@ -4,6 +4,7 @@
 # the test run.  Prints a table of figures beside their targets.
 #   bash bench/run.sh            (CE_PAGES=, CE_GROUPS=, CW_SERIES=, CW_POINTS= to resize)
 set -u
+FU_TODAY=2026-06-15
 . "$(dirname "$0")/../test/lib.sh"
 trap fu_cleanup EXIT
 cd "$FU_ROOT"

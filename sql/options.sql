@@ -57,13 +57,17 @@ REVOKE ALL ON SCHEMA public FROM fu_analyst;
 REVOKE ALL ON FOREIGN DATA WRAPPER finops_usage FROM fu_analyst;
 DROP ROLE fu_analyst;
 
--- a superuser may allow the server's credentials; none are set here
+-- a superuser may allow the server's own credentials: here the file the
+-- test harness gives the server in AWS_SHARED_CREDENTIALS_FILE
 CREATE SERVER aws_ambient FOREIGN DATA WRAPPER finops_usage
   OPTIONS (provider 'aws', endpoint :'emu');
 CREATE USER MAPPING FOR CURRENT_USER SERVER aws_ambient
   OPTIONS (use_server_credentials 'true');
 CREATE FOREIGN TABLE ambient_cost (period_start date, unblended_cost numeric)
   SERVER aws_ambient OPTIONS (source 'aws_cost');
+SELECT period_start, round(unblended_cost, 2) FROM ambient_cost WHERE period_start = '2026-06-01';
+-- without that permission the same mapping has no credentials
+ALTER USER MAPPING FOR CURRENT_USER SERVER aws_ambient OPTIONS (SET use_server_credentials 'false');
 SELECT * FROM ambient_cost WHERE period_start = '2026-06-01';
 DROP SERVER aws_ambient CASCADE;
 

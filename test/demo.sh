@@ -3,7 +3,6 @@
 # fictional company "Northwind Robotics", and example FinOps queries.
 #   bash test/demo.sh            (FU_TODAY=YYYY-MM-DD to move "today")
 set -u
-FU_TODAY=${FU_TODAY:-$(date -u +%F)}
 . "$(dirname "$0")/lib.sh"
 trap fu_cleanup EXIT
 cd "$FU_ROOT"

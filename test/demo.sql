@@ -2,7 +2,7 @@
 \pset footer off
 CREATE EXTENSION finops_usage;
 CREATE SERVER aws_demo FOREIGN DATA WRAPPER finops_usage
-  OPTIONS (provider 'aws', endpoint :'emu');
+  OPTIONS (provider 'aws', endpoint :'emu', regions 'us-east-1,us-west-2,eu-west-1');
 CREATE USER MAPPING FOR CURRENT_USER SERVER aws_demo
   OPTIONS (access_key_id 'AKIAFINOPSEMULATOR01',
            secret_access_key 'emulator/Secret/Key/For/Tests+0123456789');
@@ -35,6 +35,25 @@ FROM aws_cost
 WHERE tag_key = 'team' AND linked_account = '111111111111'
   AND period_start >= date_trunc('month', current_date)::date
 GROUP BY 1 ORDER BY 2 DESC;
+
+\echo '== Cost forecast for the rest of this month and the next (80 % interval)'
+SELECT date_trunc('month', period_start)::date AS month, round(sum(mean_value), 2) AS forecast_usd,
+       round(sum(lower_bound), 2) AS low, round(sum(upper_bound), 2) AS high
+FROM aws_cost_forecast GROUP BY 1 ORDER BY 1;
+
+\echo '== Idle EC2 instances: average CPU under 5 % over the last 24 hours, all regions'
+SELECT region, resource_id, round(avg(value)::numeric, 2) AS avg_cpu_percent,
+       round(max(value)::numeric, 2) AS max_cpu_percent
+FROM aws_metrics
+WHERE resource_type = 'ec2' AND metric_name = 'CPUUtilization' AND ts >= now() - interval '24 hours'
+GROUP BY 1, 2 HAVING avg(value) < 5 ORDER BY 3;
+
+\echo '== Busiest Lambda functions yesterday (invocations)'
+SELECT region, resource_id AS function, sum(value)::bigint AS invocations
+FROM aws_metrics
+WHERE resource_type = 'lambda' AND metric_name = 'Invocations' AND statistic = 'Sum' AND period = 3600
+  AND ts >= current_date - 1 AND ts < current_date
+GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5;
 
 \echo '== What the first query sent to Cost Explorer'
 EXPLAIN (VERBOSE, COSTS OFF)

@@ -6,8 +6,9 @@ FU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FU_PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libjansson-dev libssl-dev pkg-config make gcc curl python3"
 FU_PGBIN=/usr/lib/postgresql/15/bin
 FU_PYTHON=/usr/bin/python3
-# the emulator's "today" and the extension's, pinned so output is stable
-FU_TODAY=${FU_TODAY:-2026-06-15}
+# the emulator's "today" (test/run.sh pins it so output is stable; empty:
+# the emulator follows the clock, as the demo does)
+FU_TODAY=${FU_TODAY-}
 
 fu_log() { printf '== %s\n' "$*" >&2; }
 
@@ -65,15 +66,20 @@ unix_socket_directories = '$FU_PGSOCK'
 fsync = off
 log_min_messages = warning
 EOF
-	fu_as_pg "$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
+	# the server's own credentials file, for use_server_credentials
+	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+		AKIAFINOPSEMULATOR01 'emulator/Secret/Key/For/Tests+0123456789' >"$FU_TMP/aws_credentials"
+	[ "$(id -u)" = 0 ] && chown postgres: "$FU_TMP/aws_credentials"
+	fu_as_pg env AWS_SHARED_CREDENTIALS_FILE="$FU_TMP/aws_credentials" \
+		"$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
 	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
 }
 
 fu_start_emulator() {
 	local portfile=$FU_TMP/emulator.port
-	fu_log "starting the cloud emulator (today = $FU_TODAY)"
+	fu_log "starting the cloud emulator (today = ${FU_TODAY:-the clock})"
 	"$FU_PYTHON" "$FU_ROOT/test/emulator/server.py" --port 0 --port-file "$portfile" \
-		--today "$FU_TODAY" "$@" >"$FU_TMP/emulator.log" 2>&1 &
+		${FU_TODAY:+--today "$FU_TODAY"} "$@" >"$FU_TMP/emulator.log" 2>&1 &
 	FU_EMU_PID=$!
 	for _ in $(seq 1 100); do
 		[ -s "$portfile" ] && break

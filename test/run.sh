@@ -4,6 +4,8 @@
 # suite, the emulator's self-check and pg_regress, and tears it all down.
 #   bash test/run.sh            (FU_KEEP=1 keeps the temp dir for a look)
 set -u
+# the day the expected output was made for, in the emulator and the extension
+FU_TODAY=2026-06-15
 . "$(dirname "$0")/lib.sh"
 trap fu_cleanup EXIT
 cd "$FU_ROOT"

@@ -134,7 +134,8 @@ SELECT split_part(line, ' ', 1) AS operation, split_part(line, ' ', 2) AS region
 FROM emu.requests() AS line ORDER BY queries DESC;
 
 -- ===================================================================
--- a 90-day hourly query over 60 series pages past 100,800 datapoints
+-- a 90-day hourly query over 60 series: 129,600 datapoints, more than one
+-- call returns; calls are sized so that none needs a second, re-billed page
 -- ===================================================================
 SELECT emu.reset();
 CREATE TEMP TABLE ids AS SELECT r AS id FROM emu.resources('us-east-1', 'ec2') r LIMIT 60;
@@ -145,13 +146,67 @@ CREATE TEMP TABLE hourly AS
     AND ts >= '2026-03-17 00:00+00' AND ts < '2026-06-15 00:00+00';
 SELECT count(*) AS points, count(DISTINCT resource_id) AS series FROM hourly;
 SELECT count(*) AS requests,
-       count(*) FILTER (WHERE line LIKE '%"NextToken":"<token>"%') AS pages_after_the_first
+       count(*) FILTER (WHERE line LIKE '%"NextToken":"<token>"%') AS pages_after_the_first,
+       sum((length(line) - length(replace(line, '"Id":', ''))) / 5) AS metric_queries
 FROM emu.requests() AS line;
 -- every point the generator has, and nothing else
 SELECT sum((SELECT count(*) FROM emu.expect_metric('us-east-1', 'AWS/EC2', 'CPUUtilization',
                                  'dim.InstanceId=' || id, 'Average', 3600,
                                  '2026-03-17 00:00+00', '2026-06-15 00:00+00'))) AS expected_points
 FROM ids;
+
+-- NextToken: the identical request plus the token, until there is none
+-- (emu.body, defined in the errors test, queues a response body)
+SELECT emu.reset();
+SELECT emu.body('{"MetricDataResults":[{"Id":"m0","Label":"CPUUtilization","Timestamps":[1781395200,1781395260],"Values":[1.5,2.5],"StatusCode":"PartialData"}],"NextToken":"tok\"en-1","Messages":[]}');
+SELECT emu.body('{"MetricDataResults":[{"Id":"m0","Label":"CPUUtilization","Timestamps":[1781395320],"Values":[3.5],"StatusCode":"Complete"}],"Messages":[]}');
+SELECT ts, value FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'CPUUtilization' AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:10+00'
+ORDER BY ts;
+SELECT right(line::json->>'body', 60) AS end_of_body
+FROM (SELECT json_array_elements(string_agg(l, E'\n')::json)::text AS line
+      FROM emu.call('/_emulator/requests?format=json') AS l) r;
+
+-- ===================================================================
+-- the window and the period
+-- ===================================================================
+-- ts = and <= ask for whole buckets, not one second of the last
+SELECT * FROM emu.pushdown($$
+SELECT ts, statistic, value FROM aws_metrics WHERE resource_type = 'rds' AND resource_id = 'northwind-prod-db'
+  AND metric_name = 'CPUUtilization' AND statistic = 'SampleCount' AND period = 300
+  AND ts = '2026-06-14 00:05+00'$$);
+SELECT a.value = b.value AS same_bucket
+FROM aws_metrics a, aws_metrics b
+WHERE a.resource_type = 'rds' AND a.resource_id = 'northwind-prod-db' AND a.metric_name = 'CPUUtilization'
+  AND a.statistic = 'Sum' AND a.period = 300 AND a.ts = '2026-06-14 00:05+00'
+  AND b.resource_type = 'rds' AND b.resource_id = 'northwind-prod-db' AND b.metric_name = 'CPUUtilization'
+  AND b.statistic = 'Sum' AND b.period = 300 AND b.ts >= '2026-06-14 00:00+00' AND b.ts < '2026-06-14 01:00+00'
+  AND b.ts = '2026-06-14 00:05+00';
+-- periods of any integer type, IN with one value, a bigint parameter
+PREPARE per(bigint) AS
+  SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+    AND metric_name = 'CPUUtilization' AND period = $1
+    AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';
+EXECUTE per(300);
+DEALLOCATE per;
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'CPUUtilization' AND period IN (600, 600::bigint)
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'CPUUtilization' AND period IN (300, 3600)
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND period >= 300;
+-- high resolution periods for the last three hours only
+SELECT * FROM emu.explain($$
+SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'CPUUtilization' AND period = 10 AND ts >= '2026-06-14 23:00+00'$$);
+-- discovery reaches only series with recent data: EXPLAIN says so
+SELECT * FROM emu.explain($$
+SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND region = 'us-west-2'
+  AND ts >= '2026-03-01 00:00+00' AND ts < '2026-03-02 00:00+00'$$);
+-- a region is a name, never a host
+SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND region = 'localhost:47111#';
+ALTER SERVER aws_regions OPTIONS (SET regions 'us-east-1, evil.example.com/x');
 
 -- ===================================================================
 -- regions: the server's list, fetched concurrently; an error names its region

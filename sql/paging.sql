@@ -57,6 +57,32 @@ FROM generate_series(1, 4) g$$, 'COSTS OFF');
 SELECT g, (SELECT count(DISTINCT service) FROM aws_cost WHERE period_start = '2026-05-01' AND g > 0)
 FROM generate_series(1, 4) g;
 SELECT count(*) AS requests FROM emu.requests();
+-- a rewindable rescan (inner side of a semi-join) replays stored rows and
+-- fetches the rest only if more are asked for
+SELECT emu.reset();
+SELECT emu.config('{"page_size": 5}');
+SET enable_material = off;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+CREATE FUNCTION small_set() RETURNS SETOF int ROWS 1 LANGUAGE sql AS 'SELECT generate_series(1, 3)';
+SELECT * FROM emu.explain($$
+SELECT x FROM small_set() x WHERE EXISTS (SELECT 1 FROM aws_cost c
+  WHERE c.period_start = '2026-05-01' AND c.service IS NOT NULL AND x > 0)$$, 'COSTS OFF');
+SELECT x FROM small_set() x WHERE EXISTS (SELECT 1 FROM aws_cost c
+  WHERE c.period_start = '2026-05-01' AND c.service IS NOT NULL AND x > 0);
+SELECT count(*) AS requests FROM emu.requests();
+RESET enable_material;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+
+-- the billable-call cap counts every rescan of the scan
+SELECT emu.reset();
+SET finops_usage.max_billable_calls = 2;
+SELECT d, (SELECT count(*) FROM aws_cost WHERE period_start = d)
+FROM (VALUES (date '2026-05-01'), (date '2026-05-02'), (date '2026-05-03')) v(d);
+RESET finops_usage.max_billable_calls;
+SELECT count(*) AS requests FROM emu.requests();
+
 -- a rescan with new parameter values fetches for those values
 SELECT emu.reset();
 SELECT d, (SELECT count(*) FROM aws_cost WHERE period_start = d)

@@ -77,7 +77,7 @@ BEGIN
   END LOOP;
   step := 'rows'; detail := n::text; RETURN NEXT;
   -- concurrent requests arrive in any order
-  FOR line IN SELECT r FROM emu.requests() r ORDER BY r LOOP
+  FOR line IN SELECT q.l FROM emu.requests() AS q(l) ORDER BY q.l LOOP
     step := 'sent'; detail := line; RETURN NEXT;
   END LOOP;
 END $$;

@@ -25,5 +25,6 @@ extern void fu_ce_add_leaf(List **leaves, const char *type, const char *key,
 extern void fu_ce_append_filter(StringInfo body, List *leaves);
 extern char *fu_ce_url(FuScan *scan);
 extern void fu_ce_prepare(FuScan *scan, FuRequest *req, const char *operation);
+extern DateADT fu_ce_date(FuJsonWalk *w, const char *s);
 
 #endif							/* FU_AWS_H */

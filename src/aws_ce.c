@@ -75,3 +75,14 @@ fu_ce_prepare(FuScan *scan, FuRequest *req, const char *operation)
 	fu_aws_prepare(scan, req, "ce", "us-east-1", target,
 				   "application/x-amz-json-1.1", false);
 }
+
+/* A date of a Cost Explorer page ("2026-05-01"), or a clean ERROR */
+DateADT
+fu_ce_date(FuJsonWalk *w, const char *s)
+{
+	DateADT		d;
+
+	if (!fu_parse_date(s, &d))
+		fu_walk_malformed(w, psprintf("\"%s\" is not a date.", s));
+	return d;
+}

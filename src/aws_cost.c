@@ -200,6 +200,12 @@ cost_plan(FuPlanInfo *pi)
 
 	if (bms_is_member(COL_TAG_VALUE, pi->needed))
 		tag_group = true;
+	/* every row would have the one granularity asked for */
+	if (bms_is_member(COL_GRANULARITY, pi->local_cols))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"%s\" can filter granularity only with =, IN, <> or NOT IN", relname),
+				 errhint("Write granularity = 'DAILY' or granularity = 'MONTHLY'.")));
 
 	ngroups = list_length(groups) + (tag_group ? 1 : 0);
 	if (ngroups > MAX_GROUPS)
@@ -327,14 +333,6 @@ cost_begin(FuScan *scan)
 	if (st->tag_group)
 		st->group_cols[st->ngroups++] = COL_TAG_VALUE;
 
-	/* a pushed qual that no row can satisfy: nothing to ask */
-	foreach(lc, scan->quals)
-	{
-		FuQual	   *q = (FuQual *) lfirst(lc);
-
-		if (q->known && fu_qual_matches_nothing(q))
-			return;
-	}
 
 	foreach(lc, scan->quals)
 	{
@@ -600,16 +598,6 @@ metric_at(FuJsonWalk *w, int depth)
 	return (code >= 0 && code < NUM_METRICS) ? code : -1;
 }
 
-static DateADT
-parse_date(FuJsonWalk *w, const char *s)
-{
-	DateADT		d;
-
-	if (!fu_parse_date(s, &d))
-		fu_walk_malformed(w, psprintf("\"%s\" is not a date.", s));
-	return d;
-}
-
 /* Amount or Unit of metric m of the row */
 static void
 metric_member(FuJsonWalk *w, CeRow *row, int m, char *token, int type)
@@ -653,9 +641,9 @@ ce_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 			 type == JSON_TOKEN_STRING)
 	{
 		if (fu_walk_at(w, 4, F_Start))
-			p->start = parse_date(w, token);
+			p->start = fu_ce_date(w, token);
 		else if (fu_walk_at(w, 4, F_End))
-			p->end = parse_date(w, token);
+			p->end = fu_ce_date(w, token);
 	}
 	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_at(w, 3, F_Total))
 		metric_member(w, st->row, metric_at(w, 4),

@@ -135,13 +135,6 @@ forecast_begin(FuScan *scan)
 	StringInfoData body;
 
 	scan->pstate = st;
-	foreach(lc, scan->quals)
-	{
-		FuQual	   *q = (FuQual *) lfirst(lc);
-
-		if (q->known && fu_qual_matches_nothing(q))
-			return;
-	}
 
 	foreach(lc, scan->quals)
 	{
@@ -324,16 +317,6 @@ fc_array_start(void *arg, FuJsonWalk *w)
 		fu_walk_malformed(w, "A ForecastResultsByTime entry is not an object.");
 }
 
-static DateADT
-parse_date(FuJsonWalk *w, const char *s)
-{
-	DateADT		d;
-
-	if (!fu_parse_date(s, &d))
-		fu_walk_malformed(w, psprintf("\"%s\" is not a date.", s));
-	return d;
-}
-
 static void
 fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 {
@@ -369,9 +352,9 @@ fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 			 type == JSON_TOKEN_STRING)
 	{
 		if (fu_walk_at(w, 4, F_Start))
-			r->start = parse_date(w, token);
+			r->start = fu_ce_date(w, token);
 		else if (fu_walk_at(w, 4, F_End))
-			r->end = parse_date(w, token);
+			r->end = fu_ce_date(w, token);
 	}
 }
 

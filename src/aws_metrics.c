@@ -61,13 +61,14 @@ static const FuColumn metrics_columns[NUM_COLS] = {
 	{"metric_name", TEXTOID, FU_OPS_SET},
 	{"dimensions", JSONBOID, 0},
 	{"statistic", TEXTOID, FU_OPS_SET},
-	{"period", INT4OID, FU_OPS_EQ},
+	{"period", INT4OID, FU_OPS_SET},
 	{"ts", TIMESTAMPTZOID, FU_OPS_RANGE},
 	{"value", FLOAT8OID, 0},
 	{"unit", TEXTOID, 0},
 };
 
 #define MAX_QUERIES_PER_CALL 500
+#define MAX_DATAPOINTS_PER_CALL 100800
 #define DEFAULT_REGION		"us-east-1"
 #define MAX_DEFAULT_POINTS	1440
 
@@ -196,8 +197,10 @@ typedef struct MState
 	bool		default_period;
 	int64		start;			/* epoch seconds, inclusive */
 	int64		end;			/* epoch seconds, exclusive */
-	bool		default_window;
+	bool		default_start;
+	bool		default_end;
 	int			nqueries;		/* metric queries sent, for EXPLAIN */
+	bool		discovery;		/* series are found with ListMetrics */
 
 	/* current page */
 	FuRequest  *page_req;
@@ -235,7 +238,8 @@ metrics_classify_qual(const FuSource *src, const FuQual *q)
 				return FU_PUSH_RECHECK; /* StartTime is rounded down */
 			return FU_PUSH_NONE;
 		case COL_PERIOD:
-			return q->valtype == INT4OID ? FU_PUSH_EXACT : FU_PUSH_NONE;
+			return (q->valtype == INT2OID || q->valtype == INT4OID ||
+					q->valtype == INT8OID) ? FU_PUSH_EXACT : FU_PUSH_NONE;
 		default:
 			return q->valtype == TEXTOID ? FU_PUSH_EXACT : FU_PUSH_NONE;
 	}
@@ -250,6 +254,12 @@ has_qual(List *quals, int col)
 static List *
 metrics_plan(FuPlanInfo *pi)
 {
+	/* rows come at one period: a local filter on it could only drop them all */
+	if (bms_is_member(COL_PERIOD, pi->local_cols))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aws_metrics can filter period only with = or IN"),
+				 errhint("Write period = 300, for example; without a condition the period suits the window.")));
 	if (!has_qual(pi->quals, COL_RESOURCE_TYPE) &&
 		!has_qual(pi->quals, COL_NAMESPACE) &&
 		!has_qual(pi->quals, COL_METRIC_NAME))
@@ -312,6 +322,43 @@ qual_strings(FuQual *q)
 				l = lappend(l, s);
 		}
 	return l;
+}
+
+/* A period value of any integer type; out of range ones are invalid */
+static int64
+period_value(FuQual *q, Datum d)
+{
+	if (q->valtype == INT2OID)
+		return DatumGetInt16(d);
+	if (q->valtype == INT4OID)
+		return DatumGetInt32(d);
+	return DatumGetInt64(d);
+}
+
+/* The periods a bound = or IN qual allows, intersected with the others' */
+static List *
+merge_periods(List *have, bool *constrained, FuQual *q)
+{
+	List	   *vals = NIL;
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	if (q->op == FU_OP_EQ)
+		vals = list_make1_int((int) Min(Max(period_value(q, q->value), -1), INT_MAX));
+	else
+		for (int i = 0; i < q->nelems; i++)
+			if (!q->elemnulls[i])
+				vals = list_append_unique_int(vals,
+											  (int) Min(Max(period_value(q, q->elems[i]), -1), INT_MAX));
+	if (!*constrained)
+	{
+		*constrained = true;
+		return vals;
+	}
+	foreach(lc, have)
+		if (list_member_int(vals, lfirst_int(lc)))
+			out = lappend_int(out, lfirst_int(lc));
+	return out;
 }
 
 /* Intersect the values of several quals on one column */
@@ -394,11 +441,15 @@ now_epoch(void)
 static int
 resolution_for_age(int64 age)
 {
+	/* an hour's margin: the request reaches CloudWatch a little later */
+	age += 3600;
 	if (age > 63 * SECS_PER_DAY)
 		return 3600;
 	if (age > 15 * SECS_PER_DAY)
 		return 300;
-	return 60;
+	if (age > 3 * 3600)
+		return 60;
+	return 1;					/* high resolution: 1, 5, 10, 20, 30 s */
 }
 
 /*
@@ -409,8 +460,15 @@ resolution_for_age(int64 age)
 static void
 align_window(MState *st)
 {
-	if (st->period > 0 && st->period <= SECS_PER_DAY)
-		st->start -= ((st->start % st->period) + st->period) % st->period;
+	int64		now = now_epoch();
+
+	if (st->period <= 0 || st->period > SECS_PER_DAY)
+		return;
+	st->start -= ((st->start % st->period) + st->period) % st->period;
+	/* the last bucket whole, not clipped a second after its start */
+	if ((st->end - st->start) % st->period != 0)
+		st->end = Min(st->start + ((st->end - st->start) / st->period + 1) * st->period,
+					  Max(now, st->end));
 }
 
 static void
@@ -442,7 +500,8 @@ window_and_period(FuScan *scan, MState *st)
 		else if (q->op == FU_OP_LE || q->op == FU_OP_EQ)
 			hi = Min(hi, floor(e + slack) + 1);
 	}
-	st->default_window = isinf(lo) || isinf(hi);
+	st->default_start = isinf(lo);
+	st->default_end = isinf(hi);
 	if (isinf(hi) || hi > now)
 		hi = Min(hi, now);
 	if (isinf(lo))
@@ -450,9 +509,10 @@ window_and_period(FuScan *scan, MState *st)
 	st->start = (int64) lo;
 	st->end = (int64) hi;
 
-	resolution = resolution_for_age(now - st->start);
-	if (!st->default_period)
+	/* datapoints of the window's start are the oldest asked for */
+	if (!st->default_period && st->period > 0)
 		align_window(st);
+	resolution = resolution_for_age(now - st->start);
 	if (!st->default_period)
 	{
 		if (st->period <= 0 ||
@@ -467,31 +527,40 @@ window_and_period(FuScan *scan, MState *st)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("aws_metrics period %d is finer than CloudWatch keeps for data this old", st->period),
-					 errdetail("Datapoints older than 15 days exist only at multiples of 300 seconds, older than 63 days at multiples of 3600; CloudWatch returns nothing for a finer period."),
-					 errhint("Use period = %d, or a multiple of it.", resolution)));
-		return;
+					 errdetail("Datapoints older than three hours exist only at multiples of 60 seconds, older than 15 days at multiples of 300, older than 63 days at multiples of 3600; CloudWatch returns nothing for a finer period."),
+					 errhint("Use period = %d, or a multiple of it.", Max(resolution, 60))));
 	}
-
-	/* the finest allowed period that keeps a series under 1,440 points */
-	st->period = 86400;
-	for (int i = 0; ladder[i]; i++)
-		if (ladder[i] % resolution == 0 &&
-			(st->end - st->start) / ladder[i] <= MAX_DEFAULT_POINTS)
-		{
-			st->period = ladder[i];
-			break;
-		}
-	/* S3 storage metrics are daily */
-	foreach(lc, st->types)
-		if (((const ResourceType *) lfirst(lc))->default_period > st->period)
-			st->period = ((const ResourceType *) lfirst(lc))->default_period;
-	align_window(st);
+	else
+	{
+		/* the finest allowed period that keeps a series under 1,440 points */
+		resolution = Max(resolution, 60);
+		st->period = 86400;
+		for (int i = 0; ladder[i]; i++)
+			if (ladder[i] % resolution == 0 &&
+				(st->end - st->start) / ladder[i] <= MAX_DEFAULT_POINTS)
+			{
+				st->period = ladder[i];
+				break;
+			}
+		/* S3 storage metrics are daily */
+		foreach(lc, st->types)
+			if (((const ResourceType *) lfirst(lc))->default_period > st->period)
+				st->period = ((const ResourceType *) lfirst(lc))->default_period;
+		align_window(st);
+	}
 }
 
 static Region *
 add_region(MState *st, const char *name)
 {
 	Region	   *r = palloc0(sizeof(Region));
+
+	/* it becomes part of a host name: nothing but a region's characters */
+	if (!fu_valid_region(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid AWS region \"%s\"", name),
+				 errhint("Regions are names such as us-east-1 or eu-west-1.")));
 
 	r->name = pstrdup(name);
 	st->regions = lappend(st->regions, r);
@@ -627,17 +696,6 @@ type_metrics(MState *st, const ResourceType *t)
 	return l;
 }
 
-/* The extra dimension S3 storage metrics are published with */
-static const char *
-storage_type(const char *metric)
-{
-	if (strcmp(metric, "BucketSizeBytes") == 0)
-		return "StandardStorage";
-	if (strcmp(metric, "NumberOfObjects") == 0)
-		return "AllStorageTypes";
-	return NULL;
-}
-
 static char *
 cloudwatch_url(FuScan *scan, const char *region)
 {
@@ -649,12 +707,20 @@ static void
 add_data_requests(FuScan *scan, MState *st, Region *region)
 {
 	int			total = list_length(region->series) * st->nstats;
-	int			nbatches = (total + MAX_QUERIES_PER_CALL - 1) / MAX_QUERIES_PER_CALL;
+	int64		points = Max((st->end - st->start + st->period - 1) / st->period, 1);
+	int			per_call;
+	int			nbatches;
 	int			q = 0;
 
+	/*
+	 * A NextToken page bills every metric of the call again, so a call takes
+	 * only as many queries as fit in one page of 100,800 datapoints.
+	 */
+	per_call = (int) Max(Min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL / points), 1);
+	nbatches = (total + per_call - 1) / per_call;
 	for (int b = 0; b < nbatches; b++)
 	{
-		int			n = Min(MAX_QUERIES_PER_CALL, total - b * MAX_QUERIES_PER_CALL);
+		int			n = Min(per_call, total - b * per_call);
 		ReqInfo    *ri = palloc0(sizeof(ReqInfo));
 		StringInfoData body;
 		FuRequest  *req;
@@ -751,6 +817,7 @@ add_list_request(FuScan *scan, MState *st, Region *region,
 	req->pdata = ri;
 	req->explain_tag = region->name;
 	req->discovery = true;
+	st->discovery = true;
 	region->discovering++;
 }
 
@@ -769,16 +836,11 @@ metrics_begin(FuScan *scan)
 				c_ids = false,
 				c_stats = false;
 	int			ri;
+	List	   *periods = NIL;
+	bool		c_periods = false;
 
 	scan->pstate = st;
 	st->default_period = true;
-	foreach(lc, scan->quals)
-	{
-		FuQual	   *q = (FuQual *) lfirst(lc);
-
-		if (q->known && fu_qual_matches_nothing(q))
-			return;
-	}
 
 	foreach(lc, scan->quals)
 	{
@@ -807,12 +869,22 @@ metrics_begin(FuScan *scan)
 				stats = merge_values(stats, &c_stats, qual_strings(q));
 				break;
 			case COL_PERIOD:
-				if (!st->default_period && st->period != DatumGetInt32(q->value))
-					return;		/* period = 60 AND period = 300 */
-				st->period = DatumGetInt32(q->value);
-				st->default_period = false;
+				periods = merge_periods(periods, &c_periods, q);
 				break;
 		}
+	}
+
+	if (c_periods)
+	{
+		if (periods == NIL)
+			return;				/* period = 60 AND period = 300 */
+		if (list_length(periods) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("aws_metrics reads one period at a time"),
+					 errhint("Query each period separately and combine them with UNION ALL.")));
+		st->period = (int) linitial_int(periods);
+		st->default_period = false;
 	}
 
 	foreach(lc, types)
@@ -862,28 +934,24 @@ metrics_begin(FuScan *scan)
 		Region	   *region = (Region *) lfirst(lc);
 		ListCell   *lt;
 
-		if (st->types != NIL && c_ids)
+		if (list_length(st->types) == 1 && c_ids &&
+			((const ResourceType *) linitial(st->types))->default_period == 0)
 		{
-			/* every series is known: no discovery */
-			foreach(lt, st->types)
+			/*
+			 * Every series is known: no discovery.  (Not for S3, whose
+			 * buckets have one series per storage class; nor for several
+			 * types, whose ids would be crossed with every type.)
+			 */
+			const ResourceType *t = (const ResourceType *) linitial(st->types);
+			ListCell   *li;
+
+			foreach(li, st->resource_ids)
 			{
-				const ResourceType *t = (const ResourceType *) lfirst(lt);
-				ListCell   *li;
+				ListCell   *lm;
 
-				foreach(li, st->resource_ids)
-				{
-					ListCell   *lm;
-
-					foreach(lm, type_metrics(st, t))
-					{
-						const char *metric = (const char *) lfirst(lm);
-						List	   *dims = list_make1(make_dim(t->key, (char *) lfirst(li)));
-
-						if (strcmp(t->name, "s3") == 0 && storage_type(metric))
-							dims = lappend(dims, make_dim("StorageType", storage_type(metric)));
-						make_series(region, ri, t, t->namespace, metric, dims);
-					}
-				}
+				foreach(lm, type_metrics(st, t))
+					make_series(region, ri, t, t->namespace, (char *) lfirst(lm),
+								list_make1(make_dim(t->key, (char *) lfirst(li))));
 			}
 			add_data_requests(scan, st, region);
 		}
@@ -898,8 +966,11 @@ metrics_begin(FuScan *scan)
 		}
 		else if (st->namespaces != NIL)
 		{
+			/* with resource ids, only series of the namespace's key dimension */
 			foreach(lt, st->namespaces)
-				add_list_request(scan, st, region, NULL, (char *) lfirst(lt));
+				add_list_request(scan, st, region,
+								 c_ids ? type_of_namespace((char *) lfirst(lt)) : NULL,
+								 (char *) lfirst(lt));
 		}
 		else
 			add_list_request(scan, st, region, NULL, NULL);
@@ -1363,7 +1434,9 @@ metrics_explain(FuScan *scan, ExplainState *es)
 	ExplainPropertyText("Window",
 						psprintf("%s to %s%s, period %d s%s",
 								 epoch_text(st->start), epoch_text(st->end),
-								 st->default_window ? " (default: the last 24 hours)" : "",
+								 st->default_start && st->default_end ? " (default: the last 24 hours)" :
+								 st->default_start ? " (start defaulted to 24 hours before the end)" :
+								 st->default_end ? " (end defaulted to now)" : "",
 								 st->period,
 								 st->default_period ? " (default for this age and length)" : ""),
 						es);
@@ -1374,6 +1447,11 @@ metrics_explain(FuScan *scan, ExplainState *es)
 	else
 		ExplainPropertyText("Note",
 							"ListMetrics finds the series first; their GetMetricData requests follow",
+							es);
+	/* a limit of the API, easy to trip over */
+	if (st->discovery && now_epoch() - st->start > 14 * SECS_PER_DAY)
+		ExplainPropertyText("Note",
+							"ListMetrics lists only series with data in the last two weeks; name resource_id to reach older resources",
 							es);
 }
 

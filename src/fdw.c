@@ -78,6 +78,7 @@ typedef struct FuScanState
 	bool		page_ready;		/* a parsed page has rows left */
 	bool		eof;
 	Tuplestorestate *store;		/* rows kept for rescans (REWIND) */
+	TupleTableSlot *store_slot; /* reads store (minimal tuples) */
 	bool		replay;			/* serve a rescan from store */
 	List	   *kept;			/* KeptPage *: response pages, for rescans */
 	Size		kept_bytes;
@@ -213,6 +214,7 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	int			natts = RelationGetDescr(rel)->natts;
 	List	   *other_conds;
 	List	   *local_exprs = NIL;
+	List	   *unpushed = NIL;
 	ListCell   *lc;
 	FuPlanInfo	pi;
 
@@ -225,6 +227,7 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	/* the query must see what it outputs and what is evaluated locally */
 	foreach(lc, other_conds)
 		local_exprs = lappend(local_exprs, lfirst_node(RestrictInfo, lc)->clause);
+	unpushed = list_copy(local_exprs);
 	foreach(lc, fpinfo->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
@@ -246,6 +249,8 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	pi.server = server;
 	pi.quals = fpinfo->quals;
 	pi.needed = fpinfo->needed;
+	pi.local_cols = columns_used(unpushed, baserel->relid, fpinfo->attr_to_col,
+								 natts);
 	pi.rows = 1000;
 	pi.calls = 1;
 	fpinfo->plan_private = fpinfo->source->plan(&pi);
@@ -350,6 +355,19 @@ build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 			scan->unbound = true;
 	scan->requests = NIL;
 	scan->est_calls = 0;
+	scan->pstate = NULL;
+
+	/* a pushed qual no row can satisfy (= NULL, IN ()): nothing to ask */
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (q->known && fu_qual_matches_nothing(q))
+		{
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
 	scan->source->begin(scan);
 	if (scan->est_calls == 0)
 		scan->est_calls = list_length(scan->requests);
@@ -721,9 +739,10 @@ fuIterateForeignScan(ForeignScanState *node)
 	ExecClearTuple(slot);
 	if (fss->replay)
 	{
-		if (!tuplestore_gettupleslot(fss->store, true, false, slot))
-			ExecClearTuple(slot);
-		return slot;
+		/* the rows stored so far, then on with fetching if asked for more */
+		if (tuplestore_gettupleslot(fss->store, true, false, fss->store_slot))
+			return ExecCopySlot(slot, fss->store_slot);
+		fss->replay = false;
 	}
 	if (fss->eof)
 		return slot;
@@ -741,6 +760,9 @@ fuIterateForeignScan(ForeignScanState *node)
 		MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
 
 		fss->store = tuplestore_begin_heap(false, false, work_mem);
+		if (fss->store_slot == NULL)
+			fss->store_slot = MakeSingleTupleTableSlot(RelationGetDescr(scan->rel),
+														&TTSOpsMinimalTuple);
 		MemoryContextSwitchTo(old);
 	}
 	fss->started = true;
@@ -808,7 +830,7 @@ restart(FuScanState *fss, ForeignScanState *node)
 		fss->store = NULL;
 	}
 	scan->requests = NIL;
-	scan->calls = 0;
+	/* scan->calls goes on counting: the cap is for the whole scan */
 	fss->built = false;			/* the next fetch builds them anew */
 }
 
@@ -824,15 +846,7 @@ fuReScanForeignScan(ForeignScanState *node)
 		return;
 	if (same && fss->store != NULL)
 	{
-		/* same parameters: read the rest once, then replay */
-		TupleTableSlot *slot;
-
-		while (!fss->eof && !fss->replay)
-		{
-			slot = fuIterateForeignScan(node);
-			if (TupIsNull(slot))
-				break;
-		}
+		/* same parameters: replay the stored rows; fetch more only if asked */
 		fss->replay = true;
 		tuplestore_rescan(fss->store);
 		return;
@@ -857,6 +871,8 @@ fuEndForeignScan(ForeignScanState *node)
 		return;
 	if (fss->store)
 		tuplestore_end(fss->store);
+	if (fss->store_slot)
+		ExecDropSingleTupleTableSlot(fss->store_slot);
 	/* releases curl handles and buffers through the batch's callback */
 	MemoryContextDelete(fss->scan.scan_cxt);
 	node->fdw_state = NULL;

@@ -104,6 +104,7 @@ typedef struct FuPlanInfo
 	ForeignServer *server;
 	List	   *quals;			/* FuQual *, pushdown already decided */
 	Bitmapset  *needed;			/* source columns the query must see */
+	Bitmapset  *local_cols;		/* columns in quals evaluated locally only */
 	double		rows;			/* provider's row estimate (output) */
 	int			calls;			/* provider's billable-call estimate (output) */
 } FuPlanInfo;
@@ -215,6 +216,7 @@ extern const char *fu_closest_source(const char *name);
 extern char *fu_get_option(List *options, const char *name);
 extern const char *fu_server_provider(ForeignServer *server);
 extern const char *fu_closest_match(const char *name, const char *const *candidates);
+extern bool fu_valid_region(const char *s);
 
 /* quals.c */
 extern List *fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel,

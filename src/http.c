@@ -168,33 +168,24 @@ fu_http_batch_create(MemoryContext cxt, int max_concurrency)
 void
 fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req)
 {
-	MemoryContext old = MemoryContextSwitchTo(batch->cxt);
-	Transfer   *t = palloc0(sizeof(Transfer));
+	Transfer   *t = (Transfer *) req->priv;
 
-	t->req = req;
-	t->batch = batch;
+	/* the next page of a request reuses its transfer */
+	if (t == NULL || t->batch != batch || t->state != XFER_DONE)
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch->cxt);
+
+		t = palloc0(sizeof(Transfer));
+		t->req = req;
+		t->batch = batch;
+		req->priv = t;
+		batch->transfers = lappend(batch->transfers, t);
+		MemoryContextSwitchTo(old);
+	}
 	t->state = XFER_QUEUED;
-	req->priv = t;
+	t->not_before = 0;
 	req->attempts = 0;
 	req->throttles = 0;
-	batch->transfers = lappend(batch->transfers, t);
-	MemoryContextSwitchTo(old);
-}
-
-int
-fu_http_batch_pending(FuHttpBatch *batch)
-{
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, batch->transfers)
-	{
-		Transfer   *t = (Transfer *) lfirst(lc);
-
-		if (t->state != XFER_DONE)
-			n++;
-	}
-	return n + list_length(batch->done);
 }
 
 /* Free the response of a finished request */

@@ -137,6 +137,23 @@ _PG_init(void)
 	fu_http_init();
 }
 
+/*
+ * A region name goes into host names and signatures: lower-case letters,
+ * digits and dashes only.
+ */
+bool
+fu_valid_region(const char *s)
+{
+	size_t		len = strlen(s);
+
+	if (len == 0 || len > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
 /* Value of an option in a DefElem list, or NULL */
 char *
 fu_get_option(List *options, const char *name)
@@ -251,10 +268,27 @@ check_option_value(DefElem *def)
 					 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
 		}
 	}
-	else if (strcmp(name, "region") == 0 && val[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"region\" must not be empty")));
+	else if (strcmp(name, "region") == 0 || strcmp(name, "regions") == 0)
+	{
+		char	   *copy = pstrdup(val);
+		char	   *save = NULL;
+		bool		any = false;
+
+		for (char *tok = strtok_r(copy, ", ", &save); tok;
+			 tok = strtok_r(NULL, ", ", &save))
+		{
+			if (!fu_valid_region(tok))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid region \"%s\" in option \"%s\"", tok, name),
+						 errhint("Regions are names such as us-east-1, eu-west-1 or westeurope.")));
+			any = true;
+		}
+		if (!any || (strcmp(name, "region") == 0 && strchr(val, ',') != NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\": \"%s\"", name, val)));
+	}
 }
 
 Datum

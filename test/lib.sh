@@ -5,6 +5,8 @@
 FU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FU_PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libjansson-dev libssl-dev pkg-config make gcc curl python3"
 FU_PGBIN=/usr/lib/postgresql/15/bin
+# PostgreSQL 15's, whatever other versions the machine has
+FU_PG_CONFIG=$FU_PGBIN/pg_config
 FU_PYTHON=/usr/bin/python3
 # the emulator's "today" (test/run.sh pins it so output is stable; empty:
 # the emulator follows the clock, as the demo does)
@@ -32,8 +34,8 @@ fu_ensure_packages() {
 
 fu_build() {
 	fu_log "building and installing the extension"
-	make -C "$FU_ROOT" -s >/dev/null
-	fu_sudo make -C "$FU_ROOT" -s install >/dev/null
+	make -C "$FU_ROOT" -s PG_CONFIG="$FU_PG_CONFIG" >/dev/null
+	fu_sudo make -C "$FU_ROOT" -s PG_CONFIG="$FU_PG_CONFIG" install >/dev/null
 }
 
 # The unprivileged user that owns the cluster

@@ -48,7 +48,7 @@ fu_start_emulator || exit 1
 fu_log "pg_regress"
 mkdir -p test/results
 tests=$(sed -n 's/^REGRESS = //p' Makefile)
-"$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress" \
+"$(dirname "$("$FU_PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
 	--inputdir=. --outputdir=test/results --bindir="$FU_PGBIN" \
 	--host="$FU_PGSOCK" --port="$FU_PGPORT" --user=postgres \
 	--dbname=contrib_regression $tests | tee "$FU_TMP/regress.out"

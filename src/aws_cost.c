@@ -141,6 +141,12 @@ typedef struct CeState
 	bool		default_end;
 	Datum		fixed[NUM_COLS];	/* values filled from "=" quals */
 	bool		has_fixed[NUM_COLS];
+	/* what each row needs, worked out once per scan */
+	int			nfixed;
+	int			fixed_cols[NUM_COLS];
+	int			out_metrics;	/* bit m: metric m is a needed column */
+	bool		want_currency;
+	bool		want_usage_unit;
 
 	/* current page (page context) */
 	CeRow	   *rows;
@@ -393,6 +399,16 @@ cost_begin(FuScan *scan)
 		else
 			fu_ce_add_leaf(&leaves, "Dimensions", dim_keys[q->col - FIRST_DIM], q);
 	}
+
+	/* what every row needs, worked out once */
+	for (int c = 0; c < NUM_COLS; c++)
+		if (st->has_fixed[c])
+			st->fixed_cols[st->nfixed++] = c;
+	for (int m = 0; m < NUM_METRICS; m++)
+		if (bms_is_member(FIRST_METRIC + m, scan->needed))
+			st->out_metrics |= 1 << m;
+	st->want_currency = bms_is_member(COL_CURRENCY, scan->needed);
+	st->want_usage_unit = bms_is_member(COL_USAGE_UNIT, scan->needed);
 
 	/* unbounded sides (no qual, or an infinite one) get the defaults */
 	has_lo = (lo != DATEVAL_NOBEGIN);
@@ -725,12 +741,11 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 	values[COL_ESTIMATED] = BoolGetDatum(p->estimated);
 	nulls[COL_ESTIMATED] = false;
 
-	for (int c = 0; c < NUM_COLS; c++)
-		if (st->has_fixed[c])
-		{
-			values[c] = st->fixed[c];
-			nulls[c] = false;
-		}
+	for (int i = 0; i < st->nfixed; i++)
+	{
+		values[st->fixed_cols[i]] = st->fixed[st->fixed_cols[i]];
+		nulls[st->fixed_cols[i]] = false;
+	}
 
 	for (int i = 0; i < st->ngroups; i++)
 	{
@@ -752,13 +767,13 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 
 	for (int m = 0; m < NUM_METRICS; m++)
 	{
-		if (r->amount[m] && bms_is_member(FIRST_METRIC + m, scan->needed))
+		if (r->amount[m] && (st->out_metrics & (1 << m)))
 		{
 			values[FIRST_METRIC + m] = fu_numeric_datum(r->amount[m], cost_columns[FIRST_METRIC + m].name);
 			nulls[FIRST_METRIC + m] = false;
 		}
 	}
-	if (bms_is_member(COL_CURRENCY, scan->needed))
+	if (st->want_currency)
 	{
 		for (int m = 0; m < NUM_METRICS; m++)
 			if (m != METRIC_USAGE && m != COL_NORMALIZED_USAGE_AMOUNT - FIRST_METRIC &&
@@ -769,7 +784,7 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 				break;
 			}
 	}
-	if (r->unit[METRIC_USAGE] && bms_is_member(COL_USAGE_UNIT, scan->needed))
+	if (r->unit[METRIC_USAGE] && st->want_usage_unit)
 	{
 		values[COL_USAGE_UNIT] = fu_text_datum(r->unit[METRIC_USAGE]);
 		nulls[COL_USAGE_UNIT] = false;

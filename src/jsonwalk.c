@@ -77,10 +77,19 @@ fu_walk_field(FuJsonWalk *w, char *fname, size_t len)
 
 		while ((i = w->slots[h]) >= 0)
 		{
-			if (w->name_lens[i] == len && memcmp(w->names[i], fname, len) == 0)
+			if (w->name_lens[i] == len)
 			{
-				code = i;
-				break;
+				/* names are short: a loop beats a call to memcmp */
+				const char *a = w->names[i];
+				size_t		k = 0;
+
+				while (k < len && a[k] == fname[k])
+					k++;
+				if (k == len)
+				{
+					code = i;
+					break;
+				}
 			}
 			h = (h + 1) & (FU_WALK_HASH_SIZE - 1);
 		}

@@ -196,6 +196,24 @@ SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = '
   AND metric_name = 'CPUUtilization' AND period IN (300, 3600)
   AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';
 SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND period >= 300;
+-- a local condition that only mentions period is fine once period is pushed
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'NetworkIn' AND statistic = 'Sum' AND period = 300 AND value / period > 0
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'NetworkIn' AND period = -60;
+-- empty and infinite windows send nothing
+SELECT emu.reset();
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND ts > 'infinity';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND ts < '-infinity';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND ts > '2026-06-14 23:59:59+00' AND ts < '2026-06-14 23:59:59.5+00' AND period = 60;
+SELECT count(*) AS requests FROM emu.requests();
+-- a far-future date bounds nothing it should not
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
+  AND metric_name = 'CPUUtilization' AND ts < '300000-01-01'::date;
 -- high resolution periods for the last three hours only
 SELECT * FROM emu.explain($$
 SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001'
@@ -207,6 +225,8 @@ SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND region = 'us-west-2'
 -- a region is a name, never a host
 SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND region = 'localhost:47111#';
 ALTER SERVER aws_regions OPTIONS (SET regions 'us-east-1, evil.example.com/x');
+ALTER SERVER aws_regions OPTIONS (SET regions 'us-east-1 eu-west-1');
+ALTER SERVER aws_regions OPTIONS (ADD region 'us-east-1,eu-west-1');
 
 -- ===================================================================
 -- regions: the server's list, fetched concurrently; an error names its region

@@ -89,3 +89,25 @@ SELECT d, (SELECT count(*) FROM aws_cost WHERE period_start = d)
 FROM (VALUES (date '2026-05-01'), (date '2026-05-02'), (date '2026-05-03')) v(d);
 SELECT * FROM emu.requests();
 SELECT emu.reset();
+
+-- a rewindable rescan whose stored rows went to disk
+SET work_mem = '64kB';
+SET enable_material = off;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_hashagg = off;
+CREATE TEMP TABLE picks AS
+  SELECT period_start, usage_type FROM aws_cost
+  WHERE period_start >= '2026-03-01' AND period_start < '2026-04-01'
+  ORDER BY md5(period_start::text || usage_type) LIMIT 40;
+SELECT emu.reset();
+SELECT count(*) FROM picks p WHERE EXISTS (
+  SELECT 1 FROM aws_cost c WHERE c.period_start >= '2026-03-01' AND c.period_start < '2026-04-01'
+    AND c.period_start = p.period_start AND c.usage_type = p.usage_type);
+SELECT count(*) AS requests FROM emu.requests();
+RESET work_mem;
+RESET enable_material;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_hashagg;
+SELECT emu.reset();

@@ -206,8 +206,12 @@ cost_plan(FuPlanInfo *pi)
 
 	if (bms_is_member(COL_TAG_VALUE, pi->needed))
 		tag_group = true;
-	/* every row would have the one granularity asked for */
-	if (bms_is_member(COL_GRANULARITY, pi->local_cols))
+	/*
+	 * Every row has the one granularity asked for: a comparison on it that
+	 * is not pushed could only keep them all or drop them all.
+	 */
+	if (fu_has_qual_on(pi->unpushed, COL_GRANULARITY) &&
+		!fu_has_qual_on(pi->quals, COL_GRANULARITY))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("\"%s\" can filter granularity only with =, IN, <> or NOT IN", relname),

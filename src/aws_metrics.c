@@ -254,8 +254,12 @@ has_qual(List *quals, int col)
 static List *
 metrics_plan(FuPlanInfo *pi)
 {
-	/* rows come at one period: a local filter on it could only drop them all */
-	if (bms_is_member(COL_PERIOD, pi->local_cols))
+	/*
+	 * Rows come at one period: a comparison on it that is not pushed could
+	 * only keep them all or drop them all.
+	 */
+	if (fu_has_qual_on(pi->unpushed, COL_PERIOD) &&
+		!fu_has_qual_on(pi->quals, COL_PERIOD))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("aws_metrics can filter period only with = or IN"),
@@ -324,15 +328,25 @@ qual_strings(FuQual *q)
 	return l;
 }
 
-/* A period value of any integer type; out of range ones are invalid */
-static int64
+/* A period value of any integer type, checked */
+static int
 period_value(FuQual *q, Datum d)
 {
+	int64		v;
+
 	if (q->valtype == INT2OID)
-		return DatumGetInt16(d);
-	if (q->valtype == INT4OID)
-		return DatumGetInt32(d);
-	return DatumGetInt64(d);
+		v = DatumGetInt16(d);
+	else if (q->valtype == INT4OID)
+		v = DatumGetInt32(d);
+	else
+		v = DatumGetInt64(d);
+	if (v <= 0 || v > 30 * SECS_PER_DAY ||
+		(v >= 60 ? v % 60 != 0 : (v != 1 && v != 5 && v != 10 && v != 20 && v != 30)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid aws_metrics period " INT64_FORMAT, v),
+				 errhint("CloudWatch periods are 1, 5, 10, 20 or 30 seconds, or a multiple of 60.")));
+	return (int) v;
 }
 
 /* The periods a bound = or IN qual allows, intersected with the others' */
@@ -344,12 +358,11 @@ merge_periods(List *have, bool *constrained, FuQual *q)
 	ListCell   *lc;
 
 	if (q->op == FU_OP_EQ)
-		vals = list_make1_int((int) Min(Max(period_value(q, q->value), -1), INT_MAX));
+		vals = list_make1_int(period_value(q, q->value));
 	else
 		for (int i = 0; i < q->nelems; i++)
 			if (!q->elemnulls[i])
-				vals = list_append_unique_int(vals,
-											  (int) Min(Max(period_value(q, q->elems[i]), -1), INT_MAX));
+				vals = list_append_unique_int(vals, period_value(q, q->elems[i]));
 	if (!*constrained)
 	{
 		*constrained = true;
@@ -409,7 +422,9 @@ qual_epoch(FuQual *q)
 
 		if (DATE_NOT_FINITE(d))
 			return DATE_IS_NOBEGIN(d) ? -INFINITY : INFINITY;
-		usecs = (int64) d * USECS_PER_DAY;
+		/* in double: a date can lie beyond the timestamp range */
+		return (double) d * SECS_PER_DAY +
+			(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 	}
 	else
 	{
@@ -471,6 +486,24 @@ align_window(MState *st)
 					  Max(now, st->end));
 }
 
+/*
+ * Datapoints are stamped with the start of their bucket, a multiple of the
+ * period: a window holding no such instant holds no rows (and is emptied).
+ */
+static bool
+bucket_in_window(MState *st)
+{
+	int64		first;
+
+	if (st->period <= 0 || st->period > SECS_PER_DAY)
+		return true;
+	first = st->start + (st->period - ((st->start % st->period) + st->period) % st->period) % st->period;
+	if (first < st->end)
+		return true;
+	st->start = st->end = 0;
+	return false;
+}
+
 static void
 window_and_period(FuScan *scan, MState *st)
 {
@@ -500,18 +533,33 @@ window_and_period(FuScan *scan, MState *st)
 		else if (q->op == FU_OP_LE || q->op == FU_OP_EQ)
 			hi = Min(hi, floor(e + slack) + 1);
 	}
+	/* "after +infinity", "before -infinity", or an empty range: no rows */
+	if (lo >= hi || (isinf(lo) && lo > 0) || (isinf(hi) && hi < 0))
+	{
+		st->start = st->end = 0;
+		return;
+	}
 	st->default_start = isinf(lo);
 	st->default_end = isinf(hi);
-	if (isinf(hi) || hi > now)
-		hi = Min(hi, now);
+	hi = Min(hi, (double) now);
 	if (isinf(lo))
 		lo = hi - SECS_PER_DAY;
+	/* a window far outside what CloudWatch keeps is empty as well */
+	if (lo >= hi || lo < -1e15)
+	{
+		st->start = st->end = 0;
+		return;
+	}
 	st->start = (int64) lo;
 	st->end = (int64) hi;
 
 	/* datapoints of the window's start are the oldest asked for */
 	if (!st->default_period && st->period > 0)
+	{
+		if (!bucket_in_window(st))
+			return;
 		align_window(st);
+	}
 	resolution = resolution_for_age(now - st->start);
 	if (!st->default_period)
 	{
@@ -546,6 +594,8 @@ window_and_period(FuScan *scan, MState *st)
 		foreach(lc, st->types)
 			if (((const ResourceType *) lfirst(lc))->default_period > st->period)
 				st->period = ((const ResourceType *) lfirst(lc))->default_period;
+		if (!bucket_in_window(st))
+			return;
 		align_window(st);
 	}
 }
@@ -585,19 +635,10 @@ choose_regions(FuScan *scan, MState *st, List *from_quals, bool constrained)
 
 		if (regions)
 		{
-			char	   *copy = pstrdup(regions);
-			char	   *save = NULL;
+			ListCell   *lr;
 
-			for (char *tok = strtok_r(copy, ",", &save); tok;
-				 tok = strtok_r(NULL, ",", &save))
-			{
-				while (*tok == ' ')
-					tok++;
-				for (char *end = tok + strlen(tok); end > tok && end[-1] == ' ';)
-					*--end = '\0';
-				if (*tok)
-					add_region(st, tok);
-			}
+			foreach(lr, fu_split_list(regions))
+				add_region(st, (char *) lfirst(lr));
 		}
 		if (st->regions == NIL)
 			add_region(st, region ? region : DEFAULT_REGION);

@@ -214,7 +214,7 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	int			natts = RelationGetDescr(rel)->natts;
 	List	   *other_conds;
 	List	   *local_exprs = NIL;
-	List	   *unpushed = NIL;
+	List	   *unpushed_quals;
 	ListCell   *lc;
 	FuPlanInfo	pi;
 
@@ -222,12 +222,12 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	table_close(rel, NoLock);
 
 	fpinfo->quals = fu_extract_quals(root, baserel, fpinfo->source,
-									 fpinfo->attr_to_col, &other_conds);
+									 fpinfo->attr_to_col, &other_conds,
+									 &unpushed_quals);
 
 	/* the query must see what it outputs and what is evaluated locally */
 	foreach(lc, other_conds)
 		local_exprs = lappend(local_exprs, lfirst_node(RestrictInfo, lc)->clause);
-	unpushed = list_copy(local_exprs);
 	foreach(lc, fpinfo->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
@@ -249,8 +249,7 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	pi.server = server;
 	pi.quals = fpinfo->quals;
 	pi.needed = fpinfo->needed;
-	pi.local_cols = columns_used(unpushed, baserel->relid, fpinfo->attr_to_col,
-								 natts);
+	pi.unpushed = unpushed_quals;
 	pi.rows = 1000;
 	pi.calls = 1;
 	fpinfo->plan_private = fpinfo->source->plan(&pi);
@@ -739,8 +738,17 @@ fuIterateForeignScan(ForeignScanState *node)
 	ExecClearTuple(slot);
 	if (fss->replay)
 	{
-		/* the rows stored so far, then on with fetching if asked for more */
-		if (tuplestore_gettupleslot(fss->store, true, false, fss->store_slot))
+		/*
+		 * The rows stored so far, then on with fetching if asked for more.
+		 * A tuple read back from disk is palloc'd in the current context,
+		 * which is reset for every row: read it in the scan's.
+		 */
+		MemoryContext old = MemoryContextSwitchTo(scan->scan_cxt);
+		bool		got = tuplestore_gettupleslot(fss->store, true, false,
+												  fss->store_slot);
+
+		MemoryContextSwitchTo(old);
+		if (got)
 			return ExecCopySlot(slot, fss->store_slot);
 		fss->replay = false;
 	}

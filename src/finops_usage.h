@@ -104,7 +104,7 @@ typedef struct FuPlanInfo
 	ForeignServer *server;
 	List	   *quals;			/* FuQual *, pushdown already decided */
 	Bitmapset  *needed;			/* source columns the query must see */
-	Bitmapset  *local_cols;		/* columns in quals evaluated locally only */
+	List	   *unpushed;		/* FuQual * of "col op value" form, not pushed */
 	double		rows;			/* provider's row estimate (output) */
 	int			calls;			/* provider's billable-call estimate (output) */
 } FuPlanInfo;
@@ -217,11 +217,13 @@ extern char *fu_get_option(List *options, const char *name);
 extern const char *fu_server_provider(ForeignServer *server);
 extern const char *fu_closest_match(const char *name, const char *const *candidates);
 extern bool fu_valid_region(const char *s);
+extern List *fu_split_list(const char *list);
 
 /* quals.c */
 extern List *fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel,
 							  const FuSource *src, const int *attr_to_col,
-							  List **other_conds);
+							  List **other_conds, List **unpushed);
+extern bool fu_has_qual_on(List *quals, int col);
 extern void fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 						  bool allow_params);
 extern const char *fu_op_name(FuOp op);

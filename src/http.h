@@ -73,7 +73,6 @@ extern void fu_http_init(void);
 extern FuHttpBatch *fu_http_batch_create(MemoryContext cxt, int max_concurrency);
 extern void fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req);
 extern FuHttpRequest *fu_http_batch_wait(FuHttpBatch *batch);
-extern int	fu_http_batch_pending(FuHttpBatch *batch);
 extern void fu_http_release(FuHttpRequest *req);
 extern char *fu_http_header(FuHttpRequest *req, const char *name);
 extern FuHttpStats *fu_http_stats(void);

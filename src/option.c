@@ -154,6 +154,30 @@ fu_valid_region(const char *s)
 	return true;
 }
 
+/* The items of a comma-separated list, trimmed, empty ones left out */
+List *
+fu_split_list(const char *list)
+{
+	List	   *items = NIL;
+	char	   *copy = pstrdup(list);
+	char	   *save = NULL;
+
+	for (char *tok = strtok_r(copy, ",", &save); tok;
+		 tok = strtok_r(NULL, ",", &save))
+	{
+		char	   *end;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*tok)
+			items = lappend(items, tok);
+	}
+	return items;
+}
+
 /* Value of an option in a DefElem list, or NULL */
 char *
 fu_get_option(List *options, const char *name)
@@ -270,21 +294,18 @@ check_option_value(DefElem *def)
 	}
 	else if (strcmp(name, "region") == 0 || strcmp(name, "regions") == 0)
 	{
-		char	   *copy = pstrdup(val);
-		char	   *save = NULL;
-		bool		any = false;
+		List	   *regions = fu_split_list(val);
+		ListCell   *lc;
 
-		for (char *tok = strtok_r(copy, ", ", &save); tok;
-			 tok = strtok_r(NULL, ", ", &save))
-		{
-			if (!fu_valid_region(tok))
+		foreach(lc, regions)
+			if (!fu_valid_region((char *) lfirst(lc)))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid region \"%s\" in option \"%s\"", tok, name),
-						 errhint("Regions are names such as us-east-1, eu-west-1 or westeurope.")));
-			any = true;
-		}
-		if (!any || (strcmp(name, "region") == 0 && strchr(val, ',') != NULL))
+						 errmsg("invalid region \"%s\" in option \"%s\"",
+								(char *) lfirst(lc), name),
+						 errhint("Regions are lower-case names such as us-east-1, eu-west-1 or westeurope, separated by commas.")));
+		if (regions == NIL ||
+			(strcmp(name, "region") == 0 && list_length(regions) > 1))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid value for option \"%s\": \"%s\"", name, val)));

@@ -176,16 +176,19 @@ recognise(Expr *clause, RestrictInfo *rinfo, RelOptInfo *baserel,
 
 /*
  * Recognised quals of baserel, with the provider's decision made; the
- * RestrictInfos not recognised go to *other_conds.
+ * RestrictInfos not pushed go to *other_conds, and those of them that have
+ * the "column op value" form (an operator the provider does not take, say)
+ * also to *unpushed, as FuQuals.
  */
 List *
 fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel, const FuSource *src,
-				 const int *attr_to_col, List **other_conds)
+				 const int *attr_to_col, List **other_conds, List **unpushed)
 {
 	List	   *quals = NIL;
 	ListCell   *lc;
 
 	*other_conds = NIL;
+	*unpushed = NIL;
 	foreach(lc, baserel->baserestrictinfo)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
@@ -198,9 +201,25 @@ fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel, const FuSource *src,
 		if (q && q->pushdown != FU_PUSH_NONE)
 			quals = lappend(quals, q);
 		else
+		{
 			*other_conds = lappend(*other_conds, rinfo);
+			if (q)
+				*unpushed = lappend(*unpushed, q);
+		}
 	}
 	return quals;
+}
+
+/* Is there a qual on col in the list? */
+bool
+fu_has_qual_on(List *quals, int col)
+{
+	ListCell   *lc;
+
+	foreach(lc, quals)
+		if (((FuQual *) lfirst(lc))->col == col)
+			return true;
+	return false;
 }
 
 FuQual *

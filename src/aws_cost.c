@@ -160,7 +160,6 @@ typedef struct CeState
 
 	/* parser position */
 	CeRow	   *row;			/* row being filled */
-	bool		seen_results;
 } CeState;
 
 /* ---------- planning ---------- */
@@ -594,17 +593,6 @@ ce_object_end(void *arg, FuJsonWalk *w)
 		fu_walk_malformed(w, "A ResultsByTime entry has no complete TimePeriod.");
 }
 
-static void
-ce_array_start(void *arg, FuJsonWalk *w)
-{
-	CeState    *st = (CeState *) arg;
-
-	if (w->depth == 2 && fu_walk_at(w, 1, F_ResultsByTime))
-		st->seen_results = true;
-	else if (w->depth == 3 && fu_walk_at(w, 1, F_ResultsByTime))
-		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
-}
-
 /* The metric whose object level depth is in, or -1 */
 static int
 metric_at(FuJsonWalk *w, int depth)
@@ -644,16 +632,12 @@ ce_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 	{
 		if (fu_walk_at(w, 1, F_NextPageToken) && type == JSON_TOKEN_STRING)
 			st->next_token = token;
-		else if (fu_walk_at(w, 1, F_ResultsByTime))
-			fu_walk_malformed(w, "ResultsByTime is not an array.");
 		return;
 	}
 	if (!fu_walk_at(w, 1, F_ResultsByTime))
 		return;
-	if (w->depth == 2)
-		fu_walk_malformed(w, "A ResultsByTime entry is not an object.");
 
-	/* level 3 is an object here: arrays there were refused */
+	/* levels 2 and 3 are the list and an entry: the scanner checked */
 	p = &st->periods[st->nperiods - 1];
 	if (w->depth == 3 && fu_walk_at(w, 3, F_Estimated))
 		p->estimated = (type == JSON_TOKEN_TRUE);
@@ -684,9 +668,9 @@ ce_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 static const FuJsonHandlers ce_handlers = {
 	.names = ce_names,
+	.list = "ResultsByTime",
 	.object_start = ce_object_start,
 	.object_end = ce_object_end,
-	.array_start = ce_array_start,
 	.scalar = ce_scalar,
 };
 
@@ -702,14 +686,8 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->next_token = NULL;
 	st->cur = 0;
 	st->row = NULL;
-	st->seen_results = false;
 
 	fu_parse_json_events(req->label, body, len, &ce_handlers, st);
-	if (!st->seen_results)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed response from %s", req->label),
-				 errdetail("The response has no ResultsByTime array.")));
 	for (int i = 0; i < st->nrows; i++)
 		if (st->rows[i].nkeys != st->ngroups)
 			ereport(ERROR,

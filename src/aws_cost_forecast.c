@@ -83,7 +83,6 @@ typedef struct FcState
 	int			cur;
 	char	   *currency;
 
-	bool		seen_results;
 } FcState;
 
 static FuPushdown
@@ -307,17 +306,6 @@ fc_object_end(void *arg, FuJsonWalk *w)
 }
 
 static void
-fc_array_start(void *arg, FuJsonWalk *w)
-{
-	FcState    *st = (FcState *) arg;
-
-	if (w->depth == 2 && fu_walk_at(w, 1, F_ForecastResultsByTime))
-		st->seen_results = true;
-	else if (w->depth == 3 && fu_walk_at(w, 1, F_ForecastResultsByTime))
-		fu_walk_malformed(w, "A ForecastResultsByTime entry is not an object.");
-}
-
-static void
 fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 {
 	FcState    *st = (FcState *) arg;
@@ -326,12 +314,9 @@ fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 	if (w->depth == 2 && fu_walk_at(w, 1, F_Total) && fu_walk_at(w, 2, F_Unit) &&
 		type == JSON_TOKEN_STRING)
 		st->currency = token;
-	if (!fu_walk_at(w, 1, F_ForecastResultsByTime))
+	/* levels 2 and 3 are the list and an entry: the scanner checked */
+	if (!fu_walk_at(w, 1, F_ForecastResultsByTime) || w->depth < 3)
 		return;
-	if (w->depth == 1)
-		fu_walk_malformed(w, "ForecastResultsByTime is not an array.");
-	if (w->depth == 2)
-		fu_walk_malformed(w, "A ForecastResultsByTime entry is not an object.");
 	r = &st->rows[st->nrows - 1];
 	if (w->depth == 3)
 	{
@@ -360,9 +345,9 @@ fc_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 static const FuJsonHandlers fc_handlers = {
 	.names = fc_names,
+	.list = "ForecastResultsByTime",
 	.object_start = fc_object_start,
 	.object_end = fc_object_end,
-	.array_start = fc_array_start,
 	.scalar = fc_scalar,
 };
 
@@ -374,13 +359,7 @@ forecast_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->rows = NULL;
 	st->nrows = st->maxrows = st->cur = 0;
 	st->currency = NULL;
-	st->seen_results = false;
 	fu_parse_json_events(req->label, body, len, &fc_handlers, st);
-	if (!st->seen_results)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed response from %s", req->label),
-				 errdetail("The response has no ForecastResultsByTime array.")));
 	return false;				/* GetCostForecast has no pages */
 }
 

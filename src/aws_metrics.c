@@ -222,7 +222,6 @@ typedef struct MState
 	char	   *lm_metric;
 	List	   *lm_dims;		/* Dim * */
 	Dim		   *lm_dim;
-	bool		seen_results;
 } MState;
 
 /* ---------- planning ---------- */
@@ -1123,15 +1122,6 @@ gmd_object_end(void *arg, FuJsonWalk *w)
 	}
 }
 
-static void
-gmd_array_start(void *arg, FuJsonWalk *w)
-{
-	MState	   *st = (MState *) arg;
-
-	if (w->depth == 2 && fu_walk_at(w, 1, F_MetricDataResults))
-		st->seen_results = true;
-}
-
 /* Make room for point idx; Timestamps and Values pair by index */
 static void
 use_point(MState *st, int idx)
@@ -1179,8 +1169,6 @@ gmd_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 	{
 		if (fu_walk_at(w, 1, F_NextToken) && type == JSON_TOKEN_STRING)
 			st->next_token = token;
-		else if (fu_walk_at(w, 1, F_MetricDataResults))
-			malformed(st->page_req, "MetricDataResults is not an array.");
 		return;
 	}
 	if (!fu_walk_at(w, 1, F_MetricDataResults))
@@ -1302,15 +1290,6 @@ lm_object_end(void *arg, FuJsonWalk *w)
 }
 
 static void
-lm_array_start(void *arg, FuJsonWalk *w)
-{
-	MState	   *st = (MState *) arg;
-
-	if (w->depth == 2 && fu_walk_at(w, 1, F_Metrics))
-		st->seen_results = true;
-}
-
-static void
 lm_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 {
 	MState	   *st = (MState *) arg;
@@ -1341,9 +1320,9 @@ lm_scalar(void *arg, FuJsonWalk *w, char *token, int type)
 
 static const FuJsonHandlers gmd_handlers = {
 	.names = cw_names,
+	.list = "MetricDataResults",
 	.object_start = gmd_object_start,
 	.object_end = gmd_object_end,
-	.array_start = gmd_array_start,
 	.scalar = gmd_scalar,
 };
 
@@ -1351,7 +1330,6 @@ static const FuJsonHandlers lm_handlers = {
 	.names = cw_names,
 	.object_start = lm_object_start,
 	.object_end = lm_object_end,
-	.array_start = lm_array_start,
 	.scalar = lm_scalar,
 };
 
@@ -1366,12 +1344,9 @@ metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->ts = st->vals = NULL;
 	st->qidx = NULL;
 	st->next_token = NULL;
-	st->seen_results = false;
 	st->lm_dim = NULL;
 	fu_parse_json_events(req->label, body, len,
 						 ri->list_metrics ? &lm_handlers : &gmd_handlers, st);
-	if (!st->seen_results && !ri->list_metrics)
-		malformed(req, "The response has no MetricDataResults array.");
 
 	if (st->next_token)
 	{

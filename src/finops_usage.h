@@ -259,6 +259,9 @@ typedef struct FuJsonWalk
 	const char *const *names;	/* the field names the handlers look for */
 	int			name_lens[FU_WALK_HASH_SIZE / 2];
 	int			slots[FU_WALK_HASH_SIZE];	/* open addressing: name index */
+	const char *list;			/* the handlers' list field, or NULL */
+	int			list_code;
+	bool		list_seen;
 	int			depth;			/* 1 is the top-level container */
 	char	   *fields[FU_WALK_MAX_DEPTH];
 	int			codes[FU_WALK_MAX_DEPTH];	/* index in names, or -1 */
@@ -285,6 +288,11 @@ extern void fu_walk_malformed(FuJsonWalk *w, const char *detail) pg_attribute_no
 typedef struct FuJsonHandlers
 {
 	const char *const *names;	/* NULL-terminated; codes are their indexes */
+	/*
+	 * The top-level field whose array of objects holds the rows, if any: the
+	 * scanner checks that shape and that the field is there.
+	 */
+	const char *list;
 	void		(*object_start) (void *state, FuJsonWalk *w);
 	void		(*object_end) (void *state, FuJsonWalk *w);
 	void		(*array_start) (void *state, FuJsonWalk *w);

@@ -400,6 +400,24 @@ bad:
 }
 
 /* Call the scalar handler; the delimiter after a bare token comes back */
+/* The rows' list must be an array of objects */
+static void
+check_list_shape(Scanner *s, bool scalar)
+{
+	FuJsonWalk *w = &s->walk;
+
+	if (w->list == NULL || !fu_walk_at(w, 1, w->list_code))
+		return;
+	if (w->depth == 1 && scalar)
+		fu_walk_malformed(w, psprintf("%s is not an array.", w->list));
+	if (w->depth == 2 && !w->arrays[2])
+		fu_walk_malformed(w, psprintf("%s is not an array.", w->list));
+	if (w->depth == 2 && scalar)
+		fu_walk_malformed(w, psprintf("A %s entry is not an object.", w->list));
+	if (w->depth == 3 && w->arrays[3])
+		fu_walk_malformed(w, psprintf("A %s entry is not an object.", w->list));
+}
+
 static void
 scan_scalar(Scanner *s)
 {
@@ -407,6 +425,8 @@ scan_scalar(Scanner *s)
 	char		next;
 	int			type;
 	size_t		len;
+
+	check_list_shape(s, true);
 
 	if (*s->p == '"')
 	{
@@ -428,6 +448,7 @@ scan_object(Scanner *s)
 {
 	s->p++;						/* { */
 	fu_walk_enter(&s->walk, false);
+	check_list_shape(s, false);
 	if (s->h->object_start)
 		s->h->object_start(s->state, &s->walk);
 	skip_ws(s);
@@ -477,6 +498,9 @@ scan_array(Scanner *s)
 {
 	s->p++;						/* [ */
 	fu_walk_enter(&s->walk, true);
+	check_list_shape(s, false);
+	if (s->walk.depth == 2 && s->walk.list && fu_walk_at(&s->walk, 1, s->walk.list_code))
+		s->walk.list_seen = true;
 	if (s->h->array_start)
 		s->h->array_start(s->state, &s->walk);
 	skip_ws(s);
@@ -544,6 +568,12 @@ fu_parse_json_events(const char *api, char *body, size_t len,
 	s.end = body + len;
 	s.walk.api = api;
 	walk_init_names(&s.walk, h->names);
+	s.walk.list = h->list;
+	s.walk.list_code = -1;
+	for (int i = 0; h->list && h->names && h->names[i]; i++)
+		if (strcmp(h->names[i], h->list) == 0)
+			s.walk.list_code = i;
+	Assert(h->list == NULL || s.walk.list_code >= 0);
 	s.h = h;
 	s.state = state;
 	body[len] = '\0';
@@ -552,4 +582,6 @@ fu_parse_json_events(const char *api, char *body, size_t len,
 	skip_ws(&s);
 	if (s.p < s.end)
 		scan_error(&s, "Unexpected data after the document");
+	if (h->list && !s.walk.list_seen)
+		fu_walk_malformed(&s.walk, psprintf("The response has no %s array.", h->list));
 }

@@ -1,24 +1,43 @@
 # finops_usage: cloud cost and usage as PostgreSQL foreign tables
 
 MODULE_big = finops_usage
+
+# the engine
 OBJS = \
 	$(WIN32RES) \
-	src/aws.o \
-	src/aws_ce.o \
-	src/aws_cost.o \
-	src/aws_cost_forecast.o \
-	src/aws_metrics.o \
+	src/auth.o \
+	src/explain.o \
 	src/fdw.o \
+	src/guc.o \
 	src/http.o \
 	src/import.o \
 	src/json.o \
 	src/jsonwalk.o \
+	src/message.o \
 	src/option.o \
 	src/period.o \
+	src/plan.o \
 	src/providers.o \
 	src/quals.o \
-	src/sigv4.o \
+	src/request.o \
+	src/scan.o \
 	src/values.o
+
+# the providers, one folder each
+OBJS += \
+	src/aws/ce.o \
+	src/aws/cloudwatch.o \
+	src/aws/cost.o \
+	src/aws/cost_forecast.o \
+	src/aws/credentials.o \
+	src/aws/metrics.o \
+	src/aws/metrics_window.o \
+	src/aws/provider.o \
+	src/aws/sign.o \
+	src/aws/sigv4.o \
+	src/aws/sts.o \
+	src/aws/xml.o
+
 PGFILEDESC = "finops_usage - cloud cost and usage foreign data wrapper"
 
 EXTENSION = finops_usage
@@ -27,8 +46,9 @@ DATA = finops_usage--1.0.sql
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libcurl jansson openssl 2>/dev/null)
 SHLIB_LINK = $(shell pkg-config --libs libcurl jansson libcrypto 2>/dev/null || echo -lcurl -ljansson -lcrypto)
 
-# pg_regress runs against the cluster and emulator test/run.sh starts
-REGRESS = setup options import pushdown results paging errors forecast metrics
+# pg_regress runs against the cluster and emulator test/run.sh starts;
+# the tests mirror src/: the engine's, then each provider's
+REGRESS = $(shell cat test/schedule)
 REGRESS_OPTS = --inputdir=. --outputdir=test/results
 
 EXTRA_CLEAN = test/results
@@ -41,7 +61,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks no header dependencies by default
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 .PHONY: test demo
 test:

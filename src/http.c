@@ -6,9 +6,11 @@
  * One multi handle per backend keeps connections alive between pages and
  * scans.  A batch owns its transfers; its memory context's reset callback
  * removes and frees whatever curl state is left, so an ERROR (including a
- * query cancel raised while we wait) leaks nothing.  libcurl callbacks never
- * raise errors: they record what happened and return an abort code, and the
- * caller reports it once curl has returned.
+ * query cancel raised while we wait) leaks nothing.  Response bodies are
+ * palloc'd in the batch's context, so they count against the memory of the
+ * scan that asked for them.  libcurl callbacks never raise errors: they
+ * record what happened and return an abort code (allocating with
+ * MCXT_ALLOC_NO_OOM), and the caller reports it once curl has returned.
  *
  * Waits poll the multi handle at most every 100 ms and run
  * CHECK_FOR_INTERRUPTS() in between, so a cancel or statement_timeout stops
@@ -23,8 +25,9 @@
 #include <curl/curl.h>
 
 #include "common/pg_prng.h"
-#include "finops_usage.h"
+#include "http.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #define FU_USER_AGENT	"finops_usage/1.0"
@@ -46,22 +49,21 @@ typedef struct Transfer
 	TimestampTz not_before;		/* backoff: do not start before this */
 	CURL	   *easy;
 	struct curl_slist *slist;
-	char	   *buf;			/* malloc'd response body */
-	char	   *hdrs;			/* malloc'd response headers */
+	char	   *buf;			/* response body, in the batch's context */
+	char	   *hdrs;			/* response headers, likewise */
 	size_t		hdrs_len;
 	size_t		len;
 	size_t		cap;
 	size_t		limit;
 	bool		too_big;
 	bool		oom;
-	double		retry_after;
 	char		errbuf[CURL_ERROR_SIZE];
 } Transfer;
 
 struct FuHttpBatch
 {
 	MemoryContext cxt;
-	int			max_concurrency;
+	FuHttpSettings settings;
 	int			running;
 	List	   *transfers;		/* every Transfer of the batch */
 	List	   *done;			/* finished, not yet handed out */
@@ -104,7 +106,7 @@ get_multi(void)
 
 /* Release the curl side of a transfer; safe to call twice */
 static void
-transfer_cleanup(Transfer *t, bool free_body)
+transfer_cleanup(Transfer *t)
 {
 	if (t->easy)
 	{
@@ -122,18 +124,12 @@ transfer_cleanup(Transfer *t, bool free_body)
 		curl_slist_free_all(t->slist);
 		t->slist = NULL;
 	}
-	if (free_body && t->buf)
-	{
-		free(t->buf);
-		t->buf = NULL;
-	}
-	if (free_body && t->hdrs)
-	{
-		free(t->hdrs);
-		t->hdrs = NULL;
-	}
 }
 
+/*
+ * The batch's context is being reset or deleted: only the curl side needs
+ * freeing, the buffers go with the context.
+ */
 static void
 batch_reset_callback(void *arg)
 {
@@ -147,26 +143,34 @@ batch_reset_callback(void *arg)
 	{
 		Transfer   *t = (Transfer *) lfirst(lc);
 
-		transfer_cleanup(t, true);
-		fu_http_release(t->req);
+		transfer_cleanup(t);
+		t->req->resp = NULL;
+		t->req->resp_len = 0;
+		t->req->resp_headers = NULL;
+		t->req->priv = NULL;
 	}
 }
 
 FuHttpBatch *
-fu_http_batch_create(MemoryContext cxt, int max_concurrency)
+fu_http_batch_create(MemoryContext cxt, const FuHttpSettings *settings)
 {
 	FuHttpBatch *batch = MemoryContextAllocZero(cxt, sizeof(FuHttpBatch));
 
 	batch->cxt = cxt;
-	batch->max_concurrency = Max(max_concurrency, 1);
+	batch->settings = *settings;
+	batch->settings.max_concurrency = Max(settings->max_concurrency, 1);
 	batch->cb.func = batch_reset_callback;
 	batch->cb.arg = batch;
 	MemoryContextRegisterResetCallback(cxt, &batch->cb);
 	return batch;
 }
 
+/*
+ * Queue a request: its first attempt starts when a slot is free and, with
+ * delay_ms > 0, not before that many milliseconds.
+ */
 void
-fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req)
+fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req, int delay_ms)
 {
 	Transfer   *t = (Transfer *) req->priv;
 
@@ -183,7 +187,8 @@ fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req)
 		MemoryContextSwitchTo(old);
 	}
 	t->state = XFER_QUEUED;
-	t->not_before = 0;
+	t->not_before = delay_ms > 0 ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms) : 0;
 	req->attempts = 0;
 	req->throttles = 0;
 }
@@ -194,13 +199,13 @@ fu_http_release(FuHttpRequest *req)
 {
 	if (req->resp)
 	{
-		free(req->resp);
+		pfree(req->resp);
 		req->resp = NULL;
 	}
 	req->resp_len = 0;
 	if (req->resp_headers)
 	{
-		free(req->resp_headers);
+		pfree(req->resp_headers);
 		req->resp_headers = NULL;
 	}
 }
@@ -233,6 +238,17 @@ fu_http_header(FuHttpRequest *req, const char *name)
 	return NULL;
 }
 
+/*
+ * Memory for a callback: never raises, NULL when out of memory.  Sizes are
+ * bounded by max_response_bytes, which is below MaxAllocHugeSize.
+ */
+static void *
+callback_alloc(Transfer *t, size_t size)
+{
+	return MemoryContextAllocExtended(t->batch->cxt, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
 /* libcurl callbacks: never raise errors here */
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -252,11 +268,17 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 		while (newcap < t->len + n + 1)
 			newcap *= 2;
-		nb = realloc(t->buf, newcap);
+		/* no repalloc that can fail softly in PostgreSQL 15: copy */
+		nb = callback_alloc(t, newcap);
 		if (nb == NULL)
 		{
 			t->oom = true;
 			return 0;
+		}
+		if (t->buf)
+		{
+			memcpy(nb, t->buf, t->len);
+			pfree(t->buf);
 		}
 		t->buf = nb;
 		t->cap = newcap;
@@ -278,7 +300,7 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 	else if (t->hdrs_len + n < FU_MAX_HEADERS)
 	{
 		if (t->hdrs == NULL)
-			t->hdrs = malloc(FU_MAX_HEADERS);
+			t->hdrs = callback_alloc(t, FU_MAX_HEADERS);
 		if (t->hdrs)
 		{
 			memcpy(t->hdrs + t->hdrs_len, buffer, n);
@@ -287,16 +309,7 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 		}
 	}
 
-	if (n > 12 && pg_strncasecmp(buffer, "retry-after:", 12) == 0)
-	{
-		char		tmp[32];
-		size_t		len = Min(n - 12, sizeof(tmp) - 1);
-
-		memcpy(tmp, buffer + 12, len);
-		tmp[len] = '\0';
-		t->retry_after = strtod(tmp, NULL);
-	}
-	else if (n > 15 && pg_strncasecmp(buffer, "content-length:", 15) == 0 &&
+	if (n > 15 && pg_strncasecmp(buffer, "content-length:", 15) == 0 &&
 			 t->buf == NULL)
 	{
 		/* size the buffer once for the whole body */
@@ -309,7 +322,7 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 		cl = strtoll(tmp, NULL, 10);
 		if (cl > 0 && (size_t) cl < t->limit)
 		{
-			t->buf = malloc(cl + 1);
+			t->buf = callback_alloc(t, cl + 1);
 			if (t->buf)
 				t->cap = cl + 1;
 		}
@@ -341,15 +354,14 @@ transfer_start(Transfer *t)
 	t->len = 0;
 	t->too_big = false;
 	t->oom = false;
-	t->retry_after = 0;
 	t->hdrs_len = 0;
 	if (t->hdrs)
 		t->hdrs[0] = '\0';
 	t->errbuf[0] = '\0';
-	t->limit = (size_t) fu_max_response_kb * 1024;
+	t->limit = t->batch->settings.max_response_bytes;
 	if (t->buf)
 	{
-		free(t->buf);
+		pfree(t->buf);
 		t->buf = NULL;
 	}
 	t->cap = 0;
@@ -381,8 +393,10 @@ transfer_start(Transfer *t)
 	SETOPT(t->easy, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(t->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) fu_connect_timeout_ms);
-	SETOPT(t->easy, CURLOPT_TIMEOUT_MS, (long) fu_request_timeout_ms);
+	SETOPT(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+		   (long) t->batch->settings.connect_timeout_ms);
+	SETOPT(t->easy, CURLOPT_TIMEOUT_MS,
+		   (long) t->batch->settings.request_timeout_ms);
 	SETOPT(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file)
@@ -420,18 +434,23 @@ transfer_start(Transfer *t)
 		fu_stats.retries++;
 }
 
-/* Capped exponential backoff with jitter, at least any Retry-After */
+/*
+ * Capped exponential backoff with jitter, and at least the delay the
+ * server asked for (capped too)
+ */
 static void
-schedule_retry(Transfer *t)
+schedule_retry(Transfer *t, int server_delay_ms)
 {
+	const FuHttpSettings *set = &t->batch->settings;
 	int			attempt = t->req->attempts;
-	double		delay = fu_retry_base_ms * pow(2.0, Min(attempt - 1, 20));
+	double		delay = set->retry_base_ms * pow(2.0, Min(attempt - 1, 20));
 
-	delay = Min(delay, (double) fu_retry_max_ms);
+	delay = Min(delay, (double) set->retry_max_ms);
 	/* equal jitter: half fixed, half random */
 	delay = delay / 2 + pg_prng_double(&pg_global_prng_state) * delay / 2;
-	if (t->retry_after > 0)
-		delay = Max(delay, Min(t->retry_after * 1000.0, (double) fu_retry_max_ms));
+	if (server_delay_ms > 0)
+		delay = Max(delay, Min((double) server_delay_ms,
+							   (double) set->retry_max_ms));
 	t->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												(int64) delay);
 	t->state = XFER_QUEUED;
@@ -468,13 +487,13 @@ transfer_finish(Transfer *t, CURLcode rc)
 	FuHttpRequest *req = t->req;
 	FuHttpBatch *batch = t->batch;
 	bool		retry = false;
+	int			server_delay_ms = -1;
 
 	req->failed = false;
 	req->too_large = false;
 	req->status = 0;
-	req->retry_after = t->retry_after;
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->status);
-	transfer_cleanup(t, false);
+	transfer_cleanup(t);
 	t->state = XFER_DONE;
 
 	if (rc != CURLE_OK)
@@ -484,8 +503,8 @@ transfer_finish(Transfer *t, CURLcode rc)
 		{
 			req->too_large = true;
 			snprintf(req->error, sizeof(req->error),
-					 "The response is larger than finops_usage.max_response_size (%d kB).",
-					 fu_max_response_kb);
+					 "The response is larger than %zu kB.",
+					 batch->settings.max_response_bytes / 1024);
 		}
 		else if (t->oom)
 			snprintf(req->error, sizeof(req->error), "out of memory");
@@ -502,7 +521,7 @@ transfer_finish(Transfer *t, CURLcode rc)
 
 		fu_stats.bytes += t->len;
 		if (t->buf == NULL)
-			t->buf = malloc(1);
+			t->buf = callback_alloc(t, 1);
 		if (t->buf == NULL)
 		{
 			req->failed = true;
@@ -520,7 +539,7 @@ transfer_finish(Transfer *t, CURLcode rc)
 			t->hdrs = NULL;
 
 			if (req->classify)
-				verdict = req->classify(req, req->arg);
+				verdict = req->classify(req, req->arg, &server_delay_ms);
 			else if (req->status == 429)
 				verdict = FU_HTTP_RETRY_THROTTLED;
 			else if (req->status >= 500)
@@ -536,10 +555,10 @@ transfer_finish(Transfer *t, CURLcode rc)
 		}
 	}
 
-	if (retry && req->attempts <= fu_max_retries)
+	if (retry && req->attempts <= batch->settings.max_retries)
 	{
 		fu_http_release(req);
-		schedule_retry(t);
+		schedule_retry(t, server_delay_ms);
 		return;
 	}
 
@@ -597,7 +616,8 @@ start_queued(FuHttpBatch *batch)
 			continue;
 		}
 		/* finished responses not yet consumed count too: memory stays bounded */
-		if (batch->running + list_length(batch->done) >= batch->max_concurrency)
+		if (batch->running + list_length(batch->done) >=
+			batch->settings.max_concurrency)
 			break;
 		transfer_start(t);
 	}

@@ -5,8 +5,12 @@
  *
  * Every wait is interruptible (query cancel, statement_timeout, backend
  * termination), several requests can be in flight at once, and nothing
- * allocated outside palloc outlives an error: a batch registers a reset
- * callback on its memory context that releases curl handles and buffers.
+ * outlives an error: response bodies are palloc'd in the batch's memory
+ * context, whose reset callback releases the curl handles.
+ *
+ * This layer knows HTTP and nothing of the foreign data wrapper: its
+ * callers give it settings and decide, through a callback, which answers
+ * are retried and after how long.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,14 +31,32 @@ typedef enum FuHttpRetry
 	FU_HTTP_RETRY_THROTTLED,
 	FU_HTTP_RETRY_TRANSIENT
 } FuHttpRetry;
-typedef FuHttpRetry (*FuHttpClassify) (FuHttpRequest *req, void *arg);
+
+/*
+ * *delay_ms may be set to the least delay the server asked for (a
+ * Retry-After header, say); -1 leaves the backoff alone.
+ */
+typedef FuHttpRetry (*FuHttpClassify) (FuHttpRequest *req, void *arg,
+									   int *delay_ms);
+
+/* Limits of a batch's transfers */
+typedef struct FuHttpSettings
+{
+	int			connect_timeout_ms;
+	int			request_timeout_ms;
+	size_t		max_response_bytes;
+	int			max_retries;
+	int			retry_base_ms;
+	int			retry_max_ms;
+	int			max_concurrency;
+} FuHttpSettings;
 
 struct FuHttpRequest
 {
 	/* set by the caller */
 	const char *method;
-	char	   *url;
-	char	   *body;
+	const char *url;
+	const char *body;
 	size_t		body_len;
 	List	   *headers;		/* char * "Name: value", set by prepare */
 	const char *ca_file;		/* NULL: system CA store */
@@ -44,15 +66,14 @@ struct FuHttpRequest
 
 	/* results of the last attempt */
 	long		status;			/* 0 when no HTTP response arrived */
-	char	   *resp;			/* malloc'd, NUL-terminated; see release */
+	char	   *resp;			/* NUL-terminated, palloc'd; see release */
 	size_t		resp_len;
-	char	   *resp_headers;	/* malloc'd "Name: value\r\n" lines */
+	char	   *resp_headers;	/* "Name: value\r\n" lines */
 	bool		failed;			/* transport failure, see error */
-	bool		too_large;		/* failed: over finops_usage.max_response_size */
+	bool		too_large;		/* failed: over max_response_bytes */
 	char		error[256];
 	int			attempts;
 	int			throttles;
-	double		retry_after;	/* seconds, from a Retry-After header */
 
 	/* private to http.c */
 	void	   *priv;
@@ -60,6 +81,7 @@ struct FuHttpRequest
 
 typedef struct FuHttpBatch FuHttpBatch;
 
+/* What this backend sent, for EXPLAIN ANALYZE and the benchmarks */
 typedef struct FuHttpStats
 {
 	int64		requests;
@@ -70,8 +92,10 @@ typedef struct FuHttpStats
 } FuHttpStats;
 
 extern void fu_http_init(void);
-extern FuHttpBatch *fu_http_batch_create(MemoryContext cxt, int max_concurrency);
-extern void fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req);
+extern FuHttpBatch *fu_http_batch_create(MemoryContext cxt,
+										 const FuHttpSettings *settings);
+extern void fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req,
+							  int delay_ms);
 extern FuHttpRequest *fu_http_batch_wait(FuHttpBatch *batch);
 extern void fu_http_release(FuHttpRequest *req);
 extern char *fu_http_header(FuHttpRequest *req, const char *name);

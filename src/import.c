@@ -11,7 +11,7 @@
  */
 #include "postgres.h"
 
-#include "finops_usage.h"
+#include "engine.h"
 #include "utils/builtins.h"
 
 static bool
@@ -31,12 +31,41 @@ wanted(ImportForeignSchemaStmt *stmt, const char *name)
 	return stmt->list_type == FDW_IMPORT_SCHEMA_EXCEPT;
 }
 
+/* LIMIT TO and EXCEPT name tables of the provider: a typo is an error */
+static void
+check_table_list(ImportForeignSchemaStmt *stmt, const FuProvider *p)
+{
+	const char *names[64];
+	int			n = 0;
+	ListCell   *lc;
+
+	for (const FuImportTable *t = p->imports; t->name && n < lengthof(names) - 1; t++)
+		names[n++] = t->name;
+	names[n] = NULL;
+	foreach(lc, stmt->table_list)
+	{
+		RangeVar   *rv = (RangeVar *) lfirst(lc);
+		const char *closest;
+		bool		found = false;
+
+		for (int i = 0; i < n; i++)
+			if (strcmp(names[i], rv->relname) == 0)
+				found = true;
+		if (found)
+			continue;
+		closest = fu_closest_match(rv->relname, names);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+				 errmsg("provider \"%s\" has no table \"%s\"", p->name, rv->relname),
+				 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
+	}
+}
+
 List *
-fu_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+fuImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
 	ForeignServer *server = GetForeignServer(serverOid);
-	const char *provider = fu_server_provider(server);
-	const FuProvider *p = fu_find_provider(stmt->remote_schema);
+	const FuProvider *p = fu_server_provider(server);
 	List	   *commands = NIL;
 	ListCell   *lc;
 
@@ -46,17 +75,23 @@ fu_import_schema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 				 errmsg("invalid option \"%s\"", ((DefElem *) lfirst(lc))->defname),
 				 errhint("IMPORT FOREIGN SCHEMA of finops_usage takes no options.")));
 
-	if (p == NULL || strcmp(p->name, provider) != 0)
+	/* the "remote schema" is the server's provider */
+	if (strcmp(p->name, stmt->remote_schema) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
 				 errmsg("schema \"%s\" is not available on server \"%s\"",
 						stmt->remote_schema, server->servername),
 				 errhint("Server \"%s\" has provider \"%s\": use IMPORT FOREIGN SCHEMA %s.",
-						 server->servername, provider, provider)));
+						 server->servername, p->name, p->name)));
+	if (p->imports == NULL || p->imports[0].name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
+				 errmsg("provider \"%s\" has no tables to import", p->name)));
+	check_table_list(stmt, p);
 
 	for (const FuImportTable *t = p->imports; t->name; t++)
 	{
-		const FuSource *src = fu_find_source(t->source);
+		const FuSource *src = fu_find_source(p, t->source);
 		StringInfoData buf;
 		bool		first = true;
 

@@ -1,11 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * jsonwalk.c
- *		  Where an event JSON parser is: the field names and container
- *		  kinds of every level, for the page parsers of the providers.
+ *		  An in-place event scanner for pages of JSON, and where it is: the
+ *		  field names and container kinds of every level.
  *
- * Pages of rows are parsed with PostgreSQL's event parser (pg_parse_json):
- * no tree is built, and a page of any shape gives a clean ERROR instead of
+ * No tree is built, and a page of any shape gives a clean ERROR instead of
  * a crash, since every test of the position goes through fu_walk_at, which
  * checks that the level is an object with that field.
  *
@@ -13,12 +12,13 @@
  */
 #include "postgres.h"
 
-#include "common/jsonapi.h"
-#include "finops_usage.h"
+#include <limits.h>
+
+#include "jsonwalk.h"
 #include "mb/pg_wchar.h"
 
-void
-fu_walk_enter(FuJsonWalk *w, bool array)
+static void
+walk_enter(FuJsonWalk *w, bool array)
 {
 	if (++w->depth >= FU_WALK_MAX_DEPTH)
 		ereport(ERROR,
@@ -31,8 +31,8 @@ fu_walk_enter(FuJsonWalk *w, bool array)
 	w->arrays[w->depth] = array;
 }
 
-void
-fu_walk_leave(FuJsonWalk *w)
+static void
+walk_leave(FuJsonWalk *w)
 {
 	w->depth--;
 }
@@ -64,8 +64,8 @@ walk_init_names(FuJsonWalk *w, const char *const *names)
 }
 
 /* Enter a field of the current object: look its name up once */
-void
-fu_walk_field(FuJsonWalk *w, char *fname, size_t len)
+static void
+walk_field(FuJsonWalk *w, char *fname, size_t len)
 {
 	int			code = -1;
 
@@ -331,14 +331,14 @@ scan_string(Scanner *s, size_t *len)
  * delimiter it overwrites is put back in *next for the caller.
  */
 static char *
-scan_bare(Scanner *s, char *next, int *type)
+scan_bare(Scanner *s, char *next, FuJsonToken *type)
 {
 	char	   *tok = s->p;
 	char	   *q = s->p;
 
 	if (*q == '-' || (*q >= '0' && *q <= '9'))
 	{
-		*type = JSON_TOKEN_NUMBER;
+		*type = FU_JSON_NUMBER;
 		if (*q == '-')
 			q++;
 		if (q < s->end && *q == '0')
@@ -368,17 +368,17 @@ scan_bare(Scanner *s, char *next, int *type)
 	}
 	else if (s->end - q >= 4 && memcmp(q, "true", 4) == 0)
 	{
-		*type = JSON_TOKEN_TRUE;
+		*type = FU_JSON_TRUE;
 		q += 4;
 	}
 	else if (s->end - q >= 5 && memcmp(q, "false", 5) == 0)
 	{
-		*type = JSON_TOKEN_FALSE;
+		*type = FU_JSON_FALSE;
 		q += 5;
 	}
 	else if (s->end - q >= 4 && memcmp(q, "null", 4) == 0)
 	{
-		*type = JSON_TOKEN_NULL;
+		*type = FU_JSON_NULL;
 		q += 4;
 	}
 	else
@@ -399,7 +399,6 @@ bad:
 	return NULL;				/* keep compiler quiet */
 }
 
-/* Call the scalar handler; the delimiter after a bare token comes back */
 /* The rows' list must be an array of objects */
 static void
 check_list_shape(Scanner *s, bool scalar)
@@ -423,7 +422,7 @@ scan_scalar(Scanner *s)
 {
 	char	   *tok;
 	char		next;
-	int			type;
+	FuJsonToken type;
 	size_t		len;
 
 	check_list_shape(s, true);
@@ -433,7 +432,7 @@ scan_scalar(Scanner *s)
 		s->p++;
 		tok = scan_string(s, &len);
 		if (s->h->scalar)
-			s->h->scalar(s->state, &s->walk, tok, JSON_TOKEN_STRING);
+			s->h->scalar(s->state, &s->walk, tok, FU_JSON_STRING);
 		return;
 	}
 	tok = scan_bare(s, &next, &type);
@@ -447,7 +446,7 @@ static void
 scan_object(Scanner *s)
 {
 	s->p++;						/* { */
-	fu_walk_enter(&s->walk, false);
+	walk_enter(&s->walk, false);
 	check_list_shape(s, false);
 	if (s->h->object_start)
 		s->h->object_start(s->state, &s->walk);
@@ -467,7 +466,7 @@ scan_object(Scanner *s)
 						   "Expected a field name");
 			s->p++;
 			key = scan_string(s, &len);
-			fu_walk_field(&s->walk, key, len);
+			walk_field(&s->walk, key, len);
 			skip_ws(s);
 			if (s->p >= s->end || *s->p != ':')
 				scan_error(s, "Expected ':'");
@@ -490,14 +489,14 @@ scan_object(Scanner *s)
 	}
 	if (s->h->object_end)
 		s->h->object_end(s->state, &s->walk);
-	fu_walk_leave(&s->walk);
+	walk_leave(&s->walk);
 }
 
 static void
 scan_array(Scanner *s)
 {
 	s->p++;						/* [ */
-	fu_walk_enter(&s->walk, true);
+	walk_enter(&s->walk, true);
 	check_list_shape(s, false);
 	if (s->walk.depth == 2 && s->walk.list && fu_walk_at(&s->walk, 1, s->walk.list_code))
 		s->walk.list_seen = true;
@@ -526,7 +525,7 @@ scan_array(Scanner *s)
 					   "Expected ',' or ']'");
 		}
 	}
-	fu_walk_leave(&s->walk);
+	walk_leave(&s->walk);
 }
 
 static void
@@ -561,7 +560,12 @@ fu_parse_json_events(const char *api, char *body, size_t len,
 {
 	Scanner		s;
 
-	fu_check_utf8(api, body, len);
+	if (len > (size_t) INT_MAX ||
+		!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed response from %s", api),
+				 errdetail("The response is not valid UTF-8.")));
 	memset(&s, 0, sizeof(s));
 	s.start = body;
 	s.p = body;

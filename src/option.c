@@ -1,157 +1,92 @@
 /*-------------------------------------------------------------------------
  *
  * option.c
- *		  Options of the finops_usage foreign data wrapper, its GUCs and
- *		  module initialisation.
+ *		  Options of the finops_usage foreign data wrapper: the validator,
+ *		  and small helpers for reading options.
  *
- * Options that depend on the provider (which credentials a user mapping
- * needs) are checked when a table is used: a user mapping's validator does
- * not know its server.  Options that make the server use its own identity
- * or files (endpoint, ca_file, use_server_credentials) are superuser-only.
+ * The engine's own options are below; each provider declares its server
+ * and user-mapping options (FuProvider.options).  A server's options are
+ * checked against its provider here; a user mapping's validator does not
+ * know its server, so options that belong to another provider are refused
+ * when the mapping is used (auth.c).  Options that make the server use its
+ * own identity or files (endpoint, ca_file, use_server_credentials) are
+ * superuser-only.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/reloptions.h"
-#include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
-#include "finops_usage.h"
+#include "catalog/pg_collation.h"
+#include "engine.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
+#include "utils/formatting.h"
 #include "utils/varlena.h"
-
-PG_MODULE_MAGIC;
-
-int			fu_max_billable_calls = 50;
-int			fu_connect_timeout_ms = 10000;
-int			fu_request_timeout_ms = 120000;
-int			fu_max_response_kb = 131072;
-int			fu_max_retries = 4;
-int			fu_retry_base_ms = 500;
-int			fu_retry_max_ms = 20000;
-int			fu_max_concurrency = 8;
-char	   *fu_today = NULL;
-
-typedef struct FuOption
-{
-	const char *name;
-	Oid			context;		/* catalog the option belongs to */
-	bool		superuser_only;
-} FuOption;
-
-static const FuOption fu_options[] = {
-	{"provider", ForeignServerRelationId, false},
-	{"region", ForeignServerRelationId, false},
-	{"regions", ForeignServerRelationId, false},
-	{"project_id", ForeignServerRelationId, false},
-	{"billing_table", ForeignServerRelationId, false},
-	{"scope", ForeignServerRelationId, false},
-	{"subscription_id", ForeignServerRelationId, false},
-	{"endpoint", ForeignServerRelationId, true},
-	{"ca_file", ForeignServerRelationId, true},
-	{"access_key_id", UserMappingRelationId, false},
-	{"secret_access_key", UserMappingRelationId, false},
-	{"session_token", UserMappingRelationId, false},
-	{"service_account_key", UserMappingRelationId, false},
-	{"access_token", UserMappingRelationId, false},
-	{"tenant_id", UserMappingRelationId, false},
-	{"client_id", UserMappingRelationId, false},
-	{"client_secret", UserMappingRelationId, false},
-	{"use_server_credentials", UserMappingRelationId, true},
-	{"role_arn", UserMappingRelationId, false},
-	{"external_id", UserMappingRelationId, false},
-	{"source", ForeignTableRelationId, false},
-	{NULL, InvalidOid, false}
-};
-
-static const char *const fu_provider_names[] = {"aws", "gcp", "azure", NULL};
-
-void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(finops_usage_validator);
 
-static bool
-check_today(char **newval, void **extra, GucSource source)
-{
-	DateADT		d;
+static void check_endpoint(const char *name, const char *value);
+static void check_boolean(const char *name, const char *value);
+static void check_source(const char *name, const char *value);
 
-	if (*newval == NULL || **newval == '\0')
-		return true;
-	if (strlen(*newval) != 10 || !fu_parse_date(*newval, &d))
+/* Options of every provider */
+static const FuOptionDef engine_options[] = {
+	{"provider", ForeignServerRelationId, false, NULL},
+	{"endpoint", ForeignServerRelationId, true, check_endpoint},
+	{"ca_file", ForeignServerRelationId, true, NULL},
+	{"use_server_credentials", UserMappingRelationId, true, check_boolean},
+	{"source", ForeignTableRelationId, false, check_source},
+	{NULL, InvalidOid, false, NULL}
+};
+
+static const FuOptionDef *
+engine_option(const char *name, Oid catalog)
+{
+	for (const FuOptionDef *o = engine_options; o->name; o++)
+		if (o->catalog == catalog && strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+static void
+check_endpoint(const char *name, const char *value)
+{
+	if (pg_strncasecmp(value, "http://", 7) != 0 &&
+		pg_strncasecmp(value, "https://", 8) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 errdetail("Only http and https URLs are allowed.")));
+}
+
+static void
+check_boolean(const char *name, const char *value)
+{
+	bool		b;
+
+	if (!parse_bool(value, &b))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s requires a Boolean value", name)));
+}
+
+static void
+check_source(const char *name, const char *value)
+{
+	if (fu_find_source(NULL, value) == NULL)
 	{
-		GUC_check_errdetail("The value must be a date in the form YYYY-MM-DD.");
-		return false;
+		const char *closest = fu_closest_source(NULL, value);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
 	}
-	return true;
-}
-
-void
-_PG_init(void)
-{
-	DefineCustomIntVariable("finops_usage.max_billable_calls",
-							"Maximum number of billable API calls one scan may make.",
-							"A scan that would exceed it stops with an error before the call is made. 0 disables the limit.",
-							&fu_max_billable_calls, 50, 0, 1000000,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.connect_timeout",
-							"Time allowed to connect to a cloud API.",
-							NULL, &fu_connect_timeout_ms, 10000, 1, 600000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.request_timeout",
-							"Time allowed for one HTTP request, body included.",
-							NULL, &fu_request_timeout_ms, 120000, 1, 3600000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.max_response_size",
-							"Largest HTTP response body accepted.",
-							NULL, &fu_max_response_kb, 131072, 64, 1048576,
-							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.max_retries",
-							"Retries of a throttled or transiently failed request.",
-							NULL, &fu_max_retries, 4, 0, 100,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.retry_base_delay",
-							"First backoff delay before retrying a request.",
-							"Later retries double it, with jitter, up to finops_usage.retry_max_delay.",
-							&fu_retry_base_ms, 500, 0, 600000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.retry_max_delay",
-							"Longest backoff delay before retrying a request.",
-							NULL, &fu_retry_max_ms, 20000, 0, 3600000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("finops_usage.max_concurrency",
-							"Maximum number of HTTP requests one scan has in flight at once.",
-							NULL, &fu_max_concurrency, 8, 1, 256,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("finops_usage.today",
-							   "Pins the date taken as today (YYYY-MM-DD) for default time windows.",
-							   "Empty means the current date in UTC. Meant for tests and reproducible reports.",
-							   &fu_today, "",
-							   PGC_USERSET, 0, check_today, NULL, NULL);
-	MarkGUCPrefixReserved("finops_usage");
-
-	fu_http_init();
-}
-
-/*
- * A region name goes into host names and signatures: lower-case letters,
- * digits and dashes only.
- */
-bool
-fu_valid_region(const char *s)
-{
-	size_t		len = strlen(s);
-
-	if (len == 0 || len > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-			return false;
-	return true;
 }
 
 /* The items of a comma-separated list, trimmed, empty ones left out */
@@ -178,6 +113,23 @@ fu_split_list(const char *list)
 	return items;
 }
 
+/*
+ * A region name goes into host names and signatures: lower-case letters,
+ * digits and dashes only.
+ */
+bool
+fu_valid_region(const char *s)
+{
+	size_t		len = strlen(s);
+
+	if (len == 0 || len > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
 /* Value of an option in a DefElem list, or NULL */
 char *
 fu_get_option(List *options, const char *name)
@@ -194,16 +146,25 @@ fu_get_option(List *options, const char *name)
 	return NULL;
 }
 
-const char *
+/* The provider of a server */
+const FuProvider *
 fu_server_provider(ForeignServer *server)
 {
-	char	   *p = fu_get_option(server->options, "provider");
+	char	   *name = fu_get_option(server->options, "provider");
+	const FuProvider *p;
 
-	if (p == NULL)
+	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("server \"%s\" has no option \"provider\"",
 						server->servername)));
+	p = fu_find_provider(name);
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("server \"%s\" has an unknown provider \"%s\"",
+						server->servername, name),
+				 errhint("The providers of this build are %s.", fu_provider_list())));
 	return p;
 }
 
@@ -215,11 +176,15 @@ fu_closest_match(const char *name, const char *const *candidates)
 	int			best_d = INT_MAX;
 	int			len = strlen(name);
 	int			max_d = Max(2, len / 2);
+	char	   *lname = str_tolower(name, len, DEFAULT_COLLATION_OID);
 
+	/* case does not count: "monthly" is closest to "MONTHLY" */
 	for (; *candidates; candidates++)
 	{
-		int			d = varstr_levenshtein(name, len, *candidates,
-										   strlen(*candidates), 1, 1, 1, false);
+		char	   *lcand = str_tolower(*candidates, strlen(*candidates),
+										DEFAULT_COLLATION_OID);
+		int			d = varstr_levenshtein(lname, len, lcand, strlen(lcand),
+										   1, 1, 1, false);
 
 		if (d < best_d)
 		{
@@ -230,18 +195,36 @@ fu_closest_match(const char *name, const char *const *candidates)
 	return best_d <= max_d ? best : NULL;
 }
 
-static void
-report_invalid_option(const char *name, Oid context)
+/* The options valid in a catalog (for one provider, or for all) */
+static int
+valid_names(const FuProvider *provider, Oid catalog, const char **names,
+			int max)
 {
-	const char *candidates[lengthof(fu_options)];
-	const char *closest;
+	const FuProvider *p;
 	int			n = 0;
 
-	for (const FuOption *o = fu_options; o->name; o++)
-		if (o->context == context)
-			candidates[n++] = o->name;
-	candidates[n] = NULL;
-	closest = fu_closest_match(name, candidates);
+	for (const FuOptionDef *o = engine_options; o->name; o++)
+		if (o->catalog == catalog && n < max - 1)
+			names[n++] = o->name;
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
+	{
+		if (provider && p != provider)
+			continue;
+		for (const FuOptionDef *o = p->options; o && o->name; o++)
+			if (o->catalog == catalog && n < max - 1)
+				names[n++] = o->name;
+	}
+	names[n] = NULL;
+	return n;
+}
+
+static void
+report_invalid_option(const char *name, Oid catalog,
+					  const FuProvider *provider)
+{
+	const char *names[128];
+	int			n = valid_names(provider, catalog, names, lengthof(names));
+	const char *closest = fu_closest_match(name, names);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
@@ -251,65 +234,36 @@ report_invalid_option(const char *name, Oid context)
 			 errhint("Valid options in this context are described in the finops_usage README.")));
 }
 
-static void
-check_option_value(DefElem *def)
+/*
+ * The definition of an option of a catalog; for servers, of the server's
+ * provider.
+ */
+static const FuOptionDef *
+lookup_option(const char *name, Oid catalog, const FuProvider *provider)
 {
-	const char *name = def->defname;
-	char	   *val = defGetString(def);
+	const FuOptionDef *o = engine_option(name, catalog);
+	const FuProvider *owner;
 
-	if (strcmp(name, "provider") == 0)
+	if (o)
+		return o;
+	if (provider)
 	{
-		const char *const *p;
-
-		for (p = fu_provider_names; *p; p++)
-			if (strcmp(val, *p) == 0)
-				return;
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for option \"provider\": \"%s\"", val),
-				 errhint("Valid values are \"aws\", \"gcp\" and \"azure\".")));
-	}
-	else if (strcmp(name, "endpoint") == 0)
-	{
-		if (pg_strncasecmp(val, "http://", 7) != 0 &&
-			pg_strncasecmp(val, "https://", 8) != 0)
+		o = fu_find_option(provider, name, catalog);
+		if (o)
+			return o;
+		owner = fu_option_owner(name, catalog);
+		if (owner)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for option \"endpoint\": \"%s\"", val),
-					 errdetail("Only http and https URLs are allowed.")));
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"%s\" does not apply to provider \"%s\"",
+							name, provider->name),
+					 errdetail("It is an option of provider \"%s\".", owner->name)));
+		report_invalid_option(name, catalog, provider);
 	}
-	else if (strcmp(name, "use_server_credentials") == 0)
-		(void) defGetBoolean(def);
-	else if (strcmp(name, "source") == 0)
-	{
-		if (fu_find_source(val) == NULL)
-		{
-			const char *closest = fu_closest_source(val);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for option \"source\": \"%s\"", val),
-					 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
-		}
-	}
-	else if (strcmp(name, "region") == 0 || strcmp(name, "regions") == 0)
-	{
-		List	   *regions = fu_split_list(val);
-		ListCell   *lc;
-
-		foreach(lc, regions)
-			if (!fu_valid_region((char *) lfirst(lc)))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid region \"%s\" in option \"%s\"",
-								(char *) lfirst(lc), name),
-						 errhint("Regions are lower-case names such as us-east-1, eu-west-1 or westeurope, separated by commas.")));
-		if (regions == NIL ||
-			(strcmp(name, "region") == 0 && list_length(regions) > 1))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid value for option \"%s\": \"%s\"", name, val)));
-	}
+	owner = fu_option_owner(name, catalog);
+	if (owner == NULL)
+		report_invalid_option(name, catalog, NULL);
+	return fu_find_option(owner, name, catalog);
 }
 
 Datum
@@ -317,25 +271,39 @@ finops_usage_validator(PG_FUNCTION_ARGS)
 {
 	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			catalog = PG_GETARG_OID(1);
+	const FuProvider *provider = NULL;
 	ListCell   *lc;
-	bool		has_provider = false;
+
+	if (catalog == ForeignServerRelationId)
+	{
+		char	   *name = fu_get_option(options, "provider");
+
+		if (name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("option \"provider\" is required for a finops_usage server"),
+					 errhint("Add OPTIONS (provider 'aws'); the providers of this build are %s.",
+							 fu_provider_list())));
+		provider = fu_find_provider(name);
+		if (provider == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"provider\": \"%s\"", name),
+					 errhint("The providers of this build are %s.", fu_provider_list())));
+	}
 
 	foreach(lc, options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
-		const FuOption *opt = NULL;
-
-		for (const FuOption *o = fu_options; o->name; o++)
-			if (o->context == catalog && strcmp(o->name, def->defname) == 0)
-				opt = o;
-		if (opt == NULL)
-			report_invalid_option(def->defname, catalog);
+		const FuOptionDef *opt = lookup_option(def->defname, catalog, provider);
+		char	   *value = defGetString(def);
 
 		if (opt->superuser_only && !superuser())
 		{
+			bool		b;
+
 			/* a false use_server_credentials grants nothing */
-			if (strcmp(def->defname, "use_server_credentials") != 0 ||
-				defGetBoolean(def))
+			if (opt->check != check_boolean || !parse_bool(value, &b) || b)
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("permission denied to set option \"%s\"",
@@ -343,16 +311,44 @@ finops_usage_validator(PG_FUNCTION_ARGS)
 						 errdetail("Only superusers may set \"%s\": it makes the database server use its own network identity or files.",
 								   def->defname)));
 		}
-		check_option_value(def);
-		if (strcmp(def->defname, "provider") == 0)
-			has_provider = true;
+		if (opt->check)
+			opt->check(def->defname, value);
 	}
-
-	if (catalog == ForeignServerRelationId && !has_provider)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
-				 errmsg("option \"provider\" is required for a finops_usage server"),
-				 errhint("Add OPTIONS (provider 'aws'), 'gcp' or 'azure'.")));
-
 	PG_RETURN_VOID();
+}
+
+/*
+ * When a user mapping is used: its options must belong to the server's
+ * provider (the validator could not know the server).
+ */
+void
+fu_check_mapping_options(const FuProvider *provider, ForeignServer *server,
+						 UserMapping *user)
+{
+	ListCell   *lc;
+
+	foreach(lc, user->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (engine_option(def->defname, UserMappingRelationId) ||
+			fu_find_option(provider, def->defname, UserMappingRelationId))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"%s\" of the user mapping for server \"%s\" does not apply to provider \"%s\"",
+						def->defname, server->servername, provider->name),
+				 errhint("Remove it with ALTER USER MAPPING ... OPTIONS (DROP %s).",
+						 def->defname)));
+	}
+}
+
+/* Is use_server_credentials true in the user mapping? */
+bool
+fu_mapping_allows_server_credentials(UserMapping *user)
+{
+	char	   *v = fu_get_option(user->options, "use_server_credentials");
+	bool		b;
+
+	return v != NULL && parse_bool(v, &b) && b;
 }

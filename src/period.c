@@ -1,18 +1,102 @@
 /*-------------------------------------------------------------------------
  *
  * period.c
- *		  Calendar helpers for sources whose rows are day or month buckets:
- *		  month arithmetic, and the tightest window of bucket starts that
- *		  date quals allow.
+ *		  Time helpers for sources: "today" (finops_usage.today pins it),
+ *		  month arithmetic, the tightest window of day or month buckets that
+ *		  date quals allow, and epoch seconds.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
-#include "finops_usage.h"
+#include "engine.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
+
+#define UNIX_EPOCH_SECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+
+/* Today: finops_usage.today when set, else the current date in UTC */
+DateADT
+fu_today_date(void)
+{
+	TimestampTz now;
+
+	if (fu_today && fu_today[0])
+		return DatumGetDateADT(DirectFunctionCall1(date_in,
+												   CStringGetDatum(fu_today)));
+	/* whatever the session's TimeZone */
+	now = GetCurrentTransactionStartTimestamp();
+	return (DateADT) (now / USECS_PER_DAY);
+}
+
+/* "Now" in epoch seconds: the pinned today at midnight UTC, if pinned */
+int64
+fu_now_epoch(void)
+{
+	if (fu_today && fu_today[0])
+		return (int64) fu_today_date() * SECS_PER_DAY + UNIX_EPOCH_SECS;
+	return (int64) (GetCurrentTransactionStartTimestamp() / USECS_PER_SEC) +
+		UNIX_EPOCH_SECS;
+}
+
+/* An epoch second as "YYYY-MM-DD HH:MM:SS UTC" */
+char *
+fu_epoch_text(int64 e)
+{
+	int64		days = e / SECS_PER_DAY;
+	int64		secs = e % SECS_PER_DAY;
+	int			y,
+				m,
+				d;
+
+	if (secs < 0)
+	{
+		secs += SECS_PER_DAY;
+		days--;
+	}
+	j2date((int) (days + UNIX_EPOCH_JDATE), &y, &m, &d);
+	return psprintf("%04d-%02d-%02d %02d:%02d:%02d UTC", y, m, d,
+					(int) (secs / 3600), (int) (secs / 60 % 60), (int) (secs % 60));
+}
+
+/*
+ * Epoch seconds of a date, timestamp or timestamptz qual's value (dates and
+ * timestamps count from UTC midnight), in double: a date can lie beyond
+ * the timestamp range.  Infinities stay infinite.
+ */
+double
+fu_qual_epoch(FuQual *q)
+{
+	if (q->valtype == DATEOID)
+	{
+		DateADT		d = DatumGetDateADT(q->value);
+
+		if (DATE_NOT_FINITE(d))
+			return DATE_IS_NOBEGIN(d) ? -INFINITY : INFINITY;
+		return (double) d * SECS_PER_DAY + UNIX_EPOCH_SECS;
+	}
+	else
+	{
+		Timestamp	ts = DatumGetTimestamp(q->value);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+			return TIMESTAMP_IS_NOBEGIN(ts) ? -INFINITY : INFINITY;
+		return (double) ts / USECS_PER_SEC + UNIX_EPOCH_SECS;
+	}
+}
+
+/* A timestamptz from epoch seconds */
+TimestampTz
+fu_epoch_timestamptz(double epoch)
+{
+	return (TimestampTz) ((epoch - UNIX_EPOCH_SECS) * USECS_PER_SEC);
+}
 
 DateADT
 fu_month_floor(DateADT d)

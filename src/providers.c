@@ -1,83 +1,138 @@
 /*-------------------------------------------------------------------------
  *
  * providers.c
- *		  The registry of providers and their sources.
+ *		  The registry of providers, and lookups in it.
  *
- * A new table is a new FuSource in its provider's file plus a line here.
+ * A new provider is a folder under src/ that defines one FuProvider, and a
+ * line in builtin_providers below.  Another extension may add a provider
+ * from its _PG_init with fu_register_provider().
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "finops_usage.h"
+#include "engine.h"
+#include "utils/memutils.h"
 
-extern const FuSource fu_source_aws_cost;
-extern const FuSource fu_source_aws_cost_forecast;
-extern const FuSource fu_source_aws_metrics;
+extern const FuProvider fu_provider_aws;
 
-static const FuSource *const aws_sources[] = {
-	&fu_source_aws_cost,
-	&fu_source_aws_cost_forecast,
-	&fu_source_aws_metrics,
+static const FuProvider *const builtin_providers[] = {
+	&fu_provider_aws,
 	NULL
 };
 
-/* Columns of the narrow aws_cost tables, besides their one dimension */
-#define AWS_COST_NARROW(dim) \
-	(const char *const[]) {"period_start", "period_end", "granularity", dim, \
-		"unblended_cost", "blended_cost", "amortized_cost", \
-		"net_unblended_cost", "net_amortized_cost", "usage_quantity", \
-		"normalized_usage_amount", "currency", "usage_unit", "estimated", NULL}
+/* providers other extensions registered in this backend */
+static List *registered_providers = NIL;
 
-static const FuImportTable aws_imports[] = {
-	{"aws_cost", "aws_cost", NULL},
-	{"aws_cost_by_service", "aws_cost", AWS_COST_NARROW("service")},
-	{"aws_cost_by_account", "aws_cost", AWS_COST_NARROW("linked_account")},
-	{"aws_cost_by_region", "aws_cost", AWS_COST_NARROW("region")},
-	{"aws_cost_by_usage_type", "aws_cost", AWS_COST_NARROW("usage_type")},
-	{"aws_cost_forecast", "aws_cost_forecast", NULL},
-	{"aws_metrics", "aws_metrics", NULL},
-	{NULL, NULL, NULL}
-};
+void
+fu_register_provider(const FuProvider *provider)
+{
+	MemoryContext old;
 
-static const FuSource *const no_sources[] = {NULL};
-static const FuImportTable no_imports[] = {{NULL, NULL, NULL}};
+	if (fu_find_provider(provider->name) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("finops_usage provider \"%s\" is already registered",
+						provider->name)));
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered_providers = lappend(registered_providers, (void *) provider);
+	MemoryContextSwitchTo(old);
+}
 
-static const FuProvider providers[] = {
-	{"aws", aws_sources, aws_imports},
-	{"gcp", no_sources, no_imports},
-	{"azure", no_sources, no_imports},
-	{NULL, NULL, NULL}
-};
+/* The n-th provider, or NULL past the last */
+const FuProvider *
+fu_provider_at(int n)
+{
+	if (n < lengthof(builtin_providers) - 1)
+		return builtin_providers[n];
+	n -= lengthof(builtin_providers) - 1;
+	if (n < list_length(registered_providers))
+		return (const FuProvider *) list_nth(registered_providers, n);
+	return NULL;
+}
 
 const FuProvider *
 fu_find_provider(const char *name)
 {
-	for (const FuProvider *p = providers; p->name; p++)
+	const FuProvider *p;
+
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
 		if (strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
 }
 
-const FuSource *
-fu_find_source(const char *name)
+/* "aws", "aws and gcp": the providers, for messages */
+char *
+fu_provider_list(void)
 {
-	for (const FuProvider *p = providers; p->name; p++)
+	StringInfoData buf;
+	int			n = 0;
+
+	while (fu_provider_at(n) != NULL)
+		n++;
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s\"%s\"",
+						 i == 0 ? "" : (i == n - 1 ? " and " : ", "),
+						 fu_provider_at(i)->name);
+	return buf.data;
+}
+
+/* A source of the provider, or of any provider when provider is NULL */
+const FuSource *
+fu_find_source(const FuProvider *provider, const char *name)
+{
+	const FuProvider *p;
+
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
+	{
+		if (provider && p != provider)
+			continue;
 		for (const FuSource *const *s = p->sources; *s; s++)
 			if (strcmp((*s)->name, name) == 0)
 				return *s;
+	}
 	return NULL;
 }
 
 const char *
-fu_closest_source(const char *name)
+fu_closest_source(const FuProvider *provider, const char *name)
 {
+	const FuProvider *p;
 	const char *names[64];
 	int			n = 0;
 
-	for (const FuProvider *p = providers; p->name; p++)
-		for (const FuSource *const *s = p->sources; *s && n < lengthof(names) - 1; s++)
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
+	{
+		if (provider && p != provider)
+			continue;
+		for (const FuSource *const *s = p->sources;
+			 *s && n < lengthof(names) - 1; s++)
 			names[n++] = (*s)->name;
+	}
 	names[n] = NULL;
 	return fu_closest_match(name, names);
+}
+
+/* An option of the provider in that catalog, or NULL */
+const FuOptionDef *
+fu_find_option(const FuProvider *provider, const char *name, Oid catalog)
+{
+	for (const FuOptionDef *o = provider->options; o && o->name; o++)
+		if (o->catalog == catalog && strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+/* The first provider that has this option, or NULL */
+const FuProvider *
+fu_option_owner(const char *name, Oid catalog)
+{
+	const FuProvider *p;
+
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
+		if (fu_find_option(p, name, catalog))
+			return p;
+	return NULL;
 }

@@ -1,40 +1,35 @@
 /*-------------------------------------------------------------------------
  *
  * quals.c
- *		  Recognise WHERE clauses a provider may turn into API parameters.
+ *		  Recognise WHERE and join clauses a source may turn into API
+ *		  parameters, and compute their values when the scan starts.
  *
  * Only "column op value" is recognised, where the column belongs to the
  * foreign table, the operator is a built-in comparison, and the value is
- * an expression without Vars or volatile functions: a Const, a Param, or
- * something like now() or current_date that is computed when the scan
- * starts.  "column = ANY (array)" and "column <> ALL (array)" become IN and
- * NOT IN.  Whatever is not recognised stays a local qual; what is
- * recognised is offered to the provider, which decides (FuPushdown).
+ * an expression without this table's columns and without volatile
+ * functions: a Const, a Param, something like now() or current_date, or,
+ * for a parameterized path, another relation's column (the executor hands
+ * it in as a parameter).  "column = ANY (array)" and "column <> ALL
+ * (array)" become IN and NOT IN.  Whatever is not recognised stays a local
+ * qual; what is recognised is offered to the source, which decides
+ * (FuPushdown).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "engine.h"
 #include "executor/executor.h"
-#include "finops_usage.h"
+#include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
-
-const char *
-fu_op_name(FuOp op)
-{
-	static const char *const names[] = {"=", "<>", "<", "<=", ">", ">=",
-	"IN", "NOT IN"};
-
-	return names[op];
-}
+#include "utils/rel.h"
 
 static bool
 op_from_name(const char *name, FuOp *op)
@@ -85,13 +80,24 @@ column_of(Expr *e, RelOptInfo *baserel, const int *attr_to_col)
 	return -1;
 }
 
-/* A value computable once per scan: no Vars, nothing volatile */
+/*
+ * A value computable once per scan: nothing volatile, no subplan, and no
+ * column but those of the relations in outer (the outer side of a
+ * parameterized path: they become parameters).
+ */
 static bool
-is_scan_constant(Expr *e)
+is_scan_constant(Expr *e, RelOptInfo *baserel, Relids outer)
 {
-	return !contain_var_clause((Node *) e) &&
-		!contain_volatile_functions((Node *) e) &&
-		!contain_subplans((Node *) e);
+	Relids		relids;
+
+	if (contain_volatile_functions((Node *) e) ||
+		contain_subplans((Node *) e))
+		return false;
+	if (!contain_var_clause((Node *) e))
+		return true;
+	relids = pull_varnos(NULL, (Node *) e);
+	return !bms_is_member(baserel->relid, relids) &&
+		bms_is_subset(relids, outer);
 }
 
 /*
@@ -125,10 +131,18 @@ make_qual(int col, FuOp op, Oid valtype, Expr *val, RestrictInfo *rinfo)
 	return q;
 }
 
-static FuQual *
-recognise(Expr *clause, RestrictInfo *rinfo, RelOptInfo *baserel,
-		  const int *attr_to_col)
+/*
+ * The qual a clause of baserel is, or NULL; the values may use the columns
+ * of the relations in outer.  The source has not decided yet.
+ */
+FuQual *
+fu_recognise_qual(RestrictInfo *rinfo, RelOptInfo *baserel,
+				  const int *attr_to_col, Relids outer)
 {
+	Expr	   *clause = rinfo->clause;
+
+	if (rinfo->pseudoconstant)
+		return NULL;
 	if (IsA(clause, OpExpr))
 	{
 		OpExpr	   *oe = (OpExpr *) clause;
@@ -143,10 +157,10 @@ recognise(Expr *clause, RestrictInfo *rinfo, RelOptInfo *baserel,
 		l = linitial(oe->args);
 		r = lsecond(oe->args);
 		if ((col = column_of(l, baserel, attr_to_col)) >= 0 &&
-			is_scan_constant(r))
+			is_scan_constant(r, baserel, outer))
 			return make_qual(col, op, exprType((Node *) r), r, rinfo);
 		if ((col = column_of(r, baserel, attr_to_col)) >= 0 &&
-			is_scan_constant(l))
+			is_scan_constant(l, baserel, outer))
 			return make_qual(col, commute(op), exprType((Node *) l), l, rinfo);
 	}
 	else if (IsA(clause, ScalarArrayOpExpr))
@@ -161,7 +175,7 @@ recognise(Expr *clause, RestrictInfo *rinfo, RelOptInfo *baserel,
 		if (!trusted_operator(sa->opno, sa->inputcollid, &op))
 			return NULL;
 		if ((col = column_of(l, baserel, attr_to_col)) < 0 ||
-			!is_scan_constant(r))
+			!is_scan_constant(r, baserel, outer))
 			return NULL;
 		elemtype = get_element_type(exprType((Node *) r));
 		if (!OidIsValid(elemtype))
@@ -174,40 +188,13 @@ recognise(Expr *clause, RestrictInfo *rinfo, RelOptInfo *baserel,
 	return NULL;
 }
 
-/*
- * Recognised quals of baserel, with the provider's decision made; the
- * RestrictInfos not pushed go to *other_conds, and those of them that have
- * the "column op value" form (an operator the provider does not take, say)
- * also to *unpushed, as FuQuals.
- */
-List *
-fu_extract_quals(PlannerInfo *root, RelOptInfo *baserel, const FuSource *src,
-				 const int *attr_to_col, List **other_conds, List **unpushed)
+/* Let the source decide about a recognised qual */
+void
+fu_decide_pushdown(const FuSource *src, FuQual *q)
 {
-	List	   *quals = NIL;
-	ListCell   *lc;
-
-	*other_conds = NIL;
-	*unpushed = NIL;
-	foreach(lc, baserel->baserestrictinfo)
-	{
-		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-		FuQual	   *q = NULL;
-
-		if (!rinfo->pseudoconstant)
-			q = recognise(rinfo->clause, rinfo, baserel, attr_to_col);
-		if (q && (src->columns[q->col].pushable_ops & FU_OPMASK(q->op)))
-			q->pushdown = src->classify_qual(src, q);
-		if (q && q->pushdown != FU_PUSH_NONE)
-			quals = lappend(quals, q);
-		else
-		{
-			*other_conds = lappend(*other_conds, rinfo);
-			if (q)
-				*unpushed = lappend(*unpushed, q);
-		}
-	}
-	return quals;
+	q->pushdown = FU_PUSH_NONE;
+	if (src->columns[q->col].pushable_ops & FU_OPMASK(q->op))
+		q->pushdown = src->classify_qual(src, q);
 }
 
 /* Is there a qual on col in the list? */
@@ -308,35 +295,123 @@ fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 	}
 }
 
-/* The text value of a qual, as a C string */
+/* The text value of a qual as a C string in UTF-8, as requests carry it */
 char *
 fu_qual_text(Datum d)
 {
-	return TextDatumGetCString(d);
+	char	   *s = TextDatumGetCString(d);
+
+	return pg_server_to_any(s, strlen(s), PG_UTF8);
 }
 
-/* The text values of an =, <>, IN or NOT IN qual as a JSON array member */
-void
-fu_append_json_values(StringInfo buf, FuQual *q)
+/* Is s in the list of strings? */
+bool
+fu_string_member(List *l, const char *s)
 {
-	bool		first = true;
+	ListCell   *lc;
 
-	appendStringInfoString(buf, "\"Values\":[");
+	foreach(lc, l)
+		if (strcmp((char *) lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
+
+/* The text values of a bound = or IN qual, NULLs and repeats left out */
+List *
+fu_qual_strings(FuQual *q)
+{
+	List	   *l = NIL;
+
 	if (q->op == FU_OP_EQ || q->op == FU_OP_NE)
-		escape_json(buf, fu_qual_text(q->value));
-	else
-	{
-		for (int i = 0; i < q->nelems; i++)
+		return list_make1(fu_qual_text(q->value));
+	for (int i = 0; i < q->nelems; i++)
+		if (!q->elemnulls[i])
 		{
-			if (q->elemnulls[i])
+			char	   *s = fu_qual_text(q->elems[i]);
+
+			if (!fu_string_member(l, s))
+				l = lappend(l, s);
+		}
+	return l;
+}
+
+/*
+ * Intersect the values several quals on one column allow: the first sets
+ * *constrained and gives its values, later ones narrow them.
+ */
+List *
+fu_intersect_strings(List *have, bool *constrained, List *more)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	if (!*constrained)
+	{
+		*constrained = true;
+		return more;
+	}
+	foreach(lc, have)
+		if (fu_string_member(more, (char *) lfirst(lc)))
+			out = lappend(out, lfirst(lc));
+	return out;
+}
+
+/* Is a text value in a column's closed set (or of a form it accepts)? */
+static bool
+valid_value(const FuColumn *c, const char *v)
+{
+	for (const char *const *p = c->values; *p; p++)
+		if (strcmp(*p, v) == 0)
+			return true;
+	return c->valid_value != NULL && c->valid_value(v);
+}
+
+/*
+ * A pushed qual comparing a column of a closed set of values with a value
+ * outside it is an ERROR, before anything is sent: never an empty result,
+ * never a request the API would refuse.
+ */
+void
+fu_check_closed_values(FuScan *scan)
+{
+	ListCell   *lc;
+
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+		const FuColumn *c = &scan->source->columns[q->col];
+		ListCell   *lv;
+
+		if (c->values == NULL || !q->known || q->isnull ||
+			q->valtype != TEXTOID)
+			continue;
+		foreach(lv, fu_qual_strings(q))
+		{
+			const char *v = (const char *) lfirst(lv);
+			StringInfoData list;
+			const char *closest;
+			int			n = 0;
+
+			if (valid_value(c, v))
 				continue;
-			if (!first)
-				appendStringInfoChar(buf, ',');
-			escape_json(buf, fu_qual_text(q->elems[i]));
-			first = false;
+			initStringInfo(&list);
+			for (const char *const *p = c->values; *p; p++)
+				n++;
+			for (int i = 0; i < n; i++)
+				appendStringInfo(&list, "%s%s", i == 0 ? "" :
+								 (i == n - 1 ? " and " : ", "), c->values[i]);
+			closest = fu_closest_match(v, c->values);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value \"%s\" for column \"%s\" of foreign table \"%s\"",
+							v, c->name, RelationGetRelationName(scan->rel)),
+					 c->value_forms ?
+					 errdetail("Valid values are %s, or %s.", list.data,
+							   c->value_forms) :
+					 errdetail("Valid values are %s.", list.data),
+					 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
 		}
 	}
-	appendStringInfoChar(buf, ']');
 }
 
 /* Does the bound qual let no row through (NULL comparisons, empty IN)? */

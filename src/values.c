@@ -8,14 +8,14 @@
  */
 #include "postgres.h"
 
-#include "finops_usage.h"
+#include "provider.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
 /*
- * A text Datum from API text (UTF-8).  Callers check the page with
- * fu_check_utf8 once, so strings need no check of their own here.
+ * A text Datum from API text (UTF-8).  The page scanner checked the page
+ * once, so strings need no check of their own here.
  */
 Datum
 fu_text_datum(const char *s)
@@ -23,18 +23,6 @@ fu_text_datum(const char *s)
 	if (GetDatabaseEncoding() == PG_UTF8)
 		return CStringGetTextDatum(s);
 	return CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
-}
-
-/* Raise a clean error unless the response body is valid UTF-8 */
-void
-fu_check_utf8(const char *api, const char *body, size_t len)
-{
-	if (len > (size_t) INT_MAX ||
-		!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed response from %s", api),
-				 errdetail("The response is not valid UTF-8.")));
 }
 
 typedef struct ValueContext

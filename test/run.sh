@@ -29,7 +29,7 @@ count() {
 }
 
 fu_log "SigV4 test suite"
-out=$(bash test/sigv4_test.sh 2>&1)
+out=$(bash test/aws/sigv4_test.sh 2>&1)
 rc=$?
 echo "$out" | grep -v '^ok ' 
 count "$(echo "$out" | tail -n 1)"
@@ -46,8 +46,9 @@ fu_start_cluster || exit 1
 fu_start_emulator || exit 1
 
 fu_log "pg_regress"
-mkdir -p test/results
-tests=$(sed -n 's/^REGRESS = //p' Makefile)
+tests=$(cat test/schedule)
+# the tests mirror src/: results go to the same folders
+for t in $tests; do mkdir -p "test/results/results/$(dirname "$t")"; done
 "$(dirname "$("$FU_PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
 	--inputdir=. --outputdir=test/results --bindir="$FU_PGBIN" \
 	--host="$FU_PGSOCK" --port="$FU_PGPORT" --user=postgres \

@@ -19,14 +19,20 @@ import time
 from urllib.parse import parse_qsl
 
 import aws_cw
+import aws_sts
 import bench as bench_mod
 import company
 import metrics
 import resources
+import sigv4
 
 FAULT_KINDS = ("throttle", "error", "http500", "http503", "slow", "cut", "malformed", "truncated", "wrong_shape",
                "drop")
 DEFAULT_PAGE_SIZE = 500
+DEFAULT_TEST_TOKEN_TTL = 3600
+# Fault "headers" may not replace the headers that frame the HTTP message.
+FRAMING_HEADERS = ("content-length", "connection", "transfer-encoding")
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 class ControlError(Exception):
@@ -39,19 +45,30 @@ class State:
         self.cli_today = today          # None: follow the real clock (UTC)
         self.cli_page_size = page_size
         self.verbose = verbose
+        self.generation = 0             # number of resets: seeds the STS credentials
+        self.credentials = _Credentials(self)
         self.reset()
 
     # -- configuration ---------------------------------------------------------
     def reset(self):
         with self.lock:
-            self.config = {"page_size": self.cli_page_size, "latency_ms": 0, "today": self.cli_today}
+            self.config = {"page_size": self.cli_page_size, "latency_ms": 0, "today": self.cli_today,
+                           "sts_credential_seconds": None, "test_token_ttl": DEFAULT_TEST_TOKEN_TTL}
             self.faults = []
             self.log = []
             self.seq = 0
             self.in_flight = 0
             self.max_in_flight = 0
             self.by_operation = {}
+            self.by_service = {}
             self.bench = None           # bench.Bench while bench mode is on
+            self.generation += 1
+            self.sts_issued = {}        # access key id -> credentials issued by AssumeRole
+            self.sts_seq = 0
+            self.test_tokens = {}       # engine test service: bearer token -> expiry (epoch seconds)
+            self.test_token_seq = 0
+            self.test_jobs = {}         # job id -> {"total", "size", "polls", "gets"}
+            self.test_job_seq = 0
 
     def today(self):
         t = self.config["today"]
@@ -75,6 +92,14 @@ class State:
                 new[k] = v
             elif k == "today":
                 new[k] = None if v is None else _date(v, "today")
+            elif k == "sts_credential_seconds":
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                    raise ControlError("sts_credential_seconds must be an integer >= 1 or null")
+                new[k] = v
+            elif k == "test_token_ttl":
+                if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                    raise ControlError("test_token_ttl must be an integer >= 1")
+                new[k] = v
             else:
                 raise ControlError("unknown config key %r" % k)
         with self.lock:
@@ -107,6 +132,17 @@ class State:
         region = obj.get("region")
         if region is not None and not isinstance(region, str):
             raise ControlError("region must be a string")
+        headers = obj.get("headers")
+        if headers is not None:
+            if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+                raise ControlError("headers must be an object of strings")
+            for name, value in headers.items():
+                if not name or not set(name) <= _TOKEN_CHARS:
+                    raise ControlError("invalid header name %r" % name)
+                if name.lower() in FRAMING_HEADERS:
+                    raise ControlError("header %s cannot be set by a fault" % name)
+                if "\r" in value or "\n" in value:
+                    raise ControlError("header values may not contain CR or LF")
         params = {k: v for k, v in obj.items() if k not in ("kind", "count", "target", "region")}
         with self.lock:
             self.faults.append({"kind": kind, "count": count, "target": target, "region": region, "params": params})
@@ -123,10 +159,13 @@ class State:
         return None
 
     # -- request accounting ----------------------------------------------------
-    def begin(self, operation, method, path, headers, body, region=None, service="ce"):
+    def begin(self, operation, method, path, headers, body, region=None, service="ce", line=None):
+        """Log and count a request.  line: its request-log text (default: derived from the body)."""
         entry = {"operation": operation, "method": method, "path": path, "headers": _log_headers(headers),
                  "body": body.decode("utf-8", "replace"), "status": None, "fault": None, "error": None,
                  "region": region, "service": service}
+        if line is not None:
+            entry["_line"] = line       # keys starting with "_" stay out of the JSON log
         with self.lock:
             self.seq += 1
             entry["seq"] = self.seq
@@ -134,6 +173,7 @@ class State:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+            self.by_service[service] = self.by_service.get(service, 0) + 1
         return entry
 
     def end(self, entry):
@@ -149,6 +189,7 @@ class State:
     def stats(self):
         with self.lock:
             return {"requests": len(self.log), "by_operation": dict(sorted(self.by_operation.items())),
+                    "by_service": dict(sorted(self.by_service.items())),
                     "max_in_flight": self.max_in_flight, "in_flight": self.in_flight}
 
     def log_text(self):
@@ -156,7 +197,9 @@ class State:
             entries = list(self.log)
         lines = []
         for e in entries:
-            if e["service"] == "cw":
+            if "_line" in e:
+                line = e["_line"]
+            elif e["service"] == "cw":
                 line = "%s %s %s" % (e["operation"], e["region"], _canonical_body(e["body"]))
             else:
                 line = "%s %s" % (e["operation"], _canonical_body(e["body"]))
@@ -169,8 +212,50 @@ class State:
 
     def log_json(self):
         with self.lock:
-            entries = [dict(e) for e in self.log]
+            entries = [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.log]
         return entries
+
+    # -- STS credentials ---------------------------------------------------------
+    def sts_issue(self, role, session, duration):
+        """Store and return new credentials for `role` (an aws_sts.Role); AssumeRole's issue callback."""
+        now = int(time.time())          # credentials expire in real time, whatever `today` is
+        with self.lock:
+            seconds = self.config["sts_credential_seconds"] or duration
+            self.sts_seq += 1
+            seed = "%d|%d|%s|%s" % (self.generation, self.sts_seq, role.arn, session)
+            akid, secret, token = aws_sts.make_credentials(seed)
+            cred = {"akid": akid, "secret": secret, "token": token, "expires": now + seconds,
+                    "arn": "arn:aws:sts::%s:assumed-role/%s/%s" % (role.account, role.name, session),
+                    "user_id": "%s:%s" % (role.role_id, session), "account": role.account, "temporary": True}
+            self.sts_issued[akid] = cred
+            return dict(cred)
+
+    def sts_expire(self):
+        now = int(time.time())
+        with self.lock:
+            for cred in self.sts_issued.values():
+                cred["expires"] = min(cred["expires"], now)
+
+    def test_expire(self):
+        now = time.time()
+        with self.lock:
+            for tok in self.test_tokens:
+                self.test_tokens[tok] = min(self.test_tokens[tok], now)
+
+
+class _Credentials:
+    """What sigv4.verify looks keys up in: the static keys, then those AssumeRole issued."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def get(self, akid):
+        cred = sigv4.CREDENTIALS.get(akid)
+        if cred is not None:
+            return cred
+        with self.state.lock:
+            cred = self.state.sts_issued.get(akid)
+            return None if cred is None else dict(cred)
 
 
 def _log_headers(headers):
@@ -443,6 +528,12 @@ def handle(state, method, path, query, body):
         if path == "/_emulator/stats" and method == "GET":
             return 200, js, json.dumps(state.stats(), sort_keys=True).encode()
         if path == "/_emulator/health" and method == "GET":
+            return 200, text, b"ok"
+        if path == "/_emulator/sts/expire" and method == "POST":
+            state.sts_expire()
+            return 200, text, b"ok"
+        if path == "/_emulator/test/expire" and method == "POST":
+            state.test_expire()
             return 200, text, b"ok"
         if path == "/_emulator/expect/aws_metrics" and method == "GET":
             return 200, "text/tab-separated-values; charset=utf-8", expect_aws_metrics(state, query).encode()

@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.parse
 import urllib.request
 from decimal import Decimal
 
@@ -55,11 +57,13 @@ def _hmac(key, msg):
 
 
 def sign_headers(method, path, headers, body, akid, secret, region="us-east-1", service="ce", amz_date=None,
-                 signed=None):
+                 signed=None, order=None, auth_order=None):
+    """order: sign the canonical headers in this (unsorted) order instead of sorted;
+    auth_order: list the names in the Authorization header's SignedHeaders in this order."""
     amz_date = amz_date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     headers = dict(headers)
     headers["x-amz-date"] = amz_date
-    names = sorted(signed if signed is not None else headers)
+    names = list(order) if order is not None else sorted(signed if signed is not None else headers)
     canon = "".join("%s:%s\n" % (n, " ".join(headers[n].split())) for n in names)
     creq = "\n".join((method, path, "", canon, ";".join(names), hashlib.sha256(body).hexdigest()))
     scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
@@ -69,13 +73,14 @@ def sign_headers(method, path, headers, body, akid, secret, region="us-east-1", 
         key = _hmac(key, part)
     sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-        akid, scope, ";".join(names), sig)
+        akid, scope, ";".join(auth_order or names), sig)
     return headers
 
 
 class Resp:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, header_list=()):
         self.status, self.headers, self.body = status, headers, body
+        self.header_list = list(header_list)   # (name, value) as received, duplicates kept
 
     def json(self):
         return json.loads(self.body)
@@ -104,7 +109,7 @@ class Client:
             c.request(method, path, body=body, headers=headers)
             r = c.getresponse()
             data = r.read()
-            return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+            return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, data, r.getheaders())
         except Exception:
             self.conn.close()
             self.conn = None
@@ -112,7 +117,7 @@ class Client:
 
     def call(self, op, body, akid=AKID, secret=SECRET, token=None, sign_token=True, path="/", sign_path=None,
              region="us-east-1", service="ce", amz_date=None, content_type="application/x-amz-json-1.1",
-             tamper=None, signed=None, unsigned_auth=False):
+             tamper=None, signed=None, unsigned_auth=False, order=None, auth_order=None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         h = {"host": "127.0.0.1:%d" % self.port, "content-type": content_type,
              "x-amz-target": "AWSInsightsIndexService." + op}
@@ -121,7 +126,8 @@ class Client:
         if unsigned_auth:
             h["x-amz-date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         else:
-            h = sign_headers("POST", sign_path or path, h, raw, akid, secret, region, service, amz_date, signed)
+            h = sign_headers("POST", sign_path or path, h, raw, akid, secret, region, service, amz_date, signed,
+                             order, auth_order)
         if token is not None and not sign_token:
             h["x-amz-security-token"] = token
         if tamper:
@@ -732,7 +738,7 @@ def iid(n, region="us-east-1"):
 
 class CwClient(Client):
     def cw(self, op, body, region="us-east-1", host=None, service="monitoring", akid=AKID, secret=SECRET, token=None,
-           content_type="application/x-amz-json-1.0", scope_region=None, unsigned_auth=False):
+           content_type="application/x-amz-json-1.0", scope_region=None, unsigned_auth=False, order=None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         h = {"host": host or "127.0.0.1:%d" % self.port, "content-type": content_type,
              "x-amz-target": CW_PREFIX + op, "x-amzn-query-mode": "true"}
@@ -741,7 +747,7 @@ class CwClient(Client):
         if unsigned_auth:
             h["x-amz-date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         else:
-            h = sign_headers("POST", "/", h, raw, akid, secret, scope_region or region, service)
+            h = sign_headers("POST", "/", h, raw, akid, secret, scope_region or region, service, order=order)
         if host is None:
             del h["host"]   # http.client sends the same value itself
         return self.raw("POST", "/", h, raw)
@@ -1423,6 +1429,871 @@ def test_bench(port, c):
     post(port, "reset")
 
 
+# --- SigV4: sorted signed headers ----------------------------------------------------
+
+def test_sigv4_sorted_headers(port, c):
+    body = base()
+    unsorted = ["x-amz-target", "host", "x-amz-date", "content-type"]
+    r = c.cu(body, order=unsorted)
+    check("sigv4: unsorted canonical headers refused", r.status == 403 and r.json() == {
+        "__type": "InvalidSignatureException", "message": sigv4.SIGNATURE_MISMATCH}, r.body)
+    r = c.cu(body, order=sorted(unsorted))
+    check("sigv4: sorted canonical headers accepted", r.status == 200, r.body[:200])
+    r = c.cu(body, auth_order=unsorted)
+    check("sigv4: server sorts the SignedHeaders list itself", r.status == 200, r.body[:200])
+    r = CwClient(port).cw("ListMetrics", {"Namespace": "AWS/S3"}, order=["x-amz-target", "x-amz-date", "host",
+                                                                         "content-type", "x-amzn-query-mode"])
+    check("sigv4: unsorted canonical headers refused (CloudWatch)", r.status == 403
+          and r.headers.get("x-amzn-query-error") == "SignatureDoesNotMatch;Sender", r.body)
+    # the same at the function level, against the suite's post-x-www-form-urlencoded vector
+    now = datetime.datetime(2015, 8, 30, 12, 36, tzinfo=datetime.timezone.utc)
+    creds = {"AKIDEXAMPLE": {"secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": None}}
+    hs = [("Content-Type", "application/x-www-form-urlencoded"), ("Host", "example.amazonaws.com"),
+          ("X-Amz-Date", "20150830T123600Z")]
+    names = ["x-amz-date", "host", "content-type"]       # what a client that forgot to sort signs
+    creq = "\n".join(("POST", "/", "", "".join("%s:%s\n" % (n, dict((k.lower(), v) for k, v in hs)[n])
+                                                for n in names), ";".join(names),
+                      hashlib.sha256(b"Param1=value1").hexdigest()))
+    sig = sigv4.signature(creds["AKIDEXAMPLE"]["secret"], "20150830T123600Z",
+                          "20150830/us-east-1/service/aws4_request", creq)
+    for label, signed in (("unsorted list", ";".join(names)), ("sorted list", "content-type;host;x-amz-date")):
+        auth = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+                "SignedHeaders=%s, Signature=%s" % (signed, sig))
+        try:
+            sigv4.verify("POST", "/", "", hs + [("Authorization", auth)], b"Param1=value1", region="us-east-1",
+                         service="service", now=now, credentials=creds)
+            ok = False
+        except sigv4.AuthError as e:
+            ok = e.code == "InvalidSignatureException" and e.message == sigv4.SIGNATURE_MISMATCH
+        check("sigv4: unsorted canonical block refused (%s)" % label, ok)
+
+
+# --- STS -----------------------------------------------------------------------------------
+
+STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+FORM = "application/x-www-form-urlencoded"
+READER = "arn:aws:iam::111111111111:role/finops-reader"
+PARTNER = "arn:aws:iam::222222222222:role/partner-billing"
+USER_ARN = "arn:aws:iam::111111111111:user/finops-reader"
+
+
+class StsClient(Client):
+    def sts(self, params, akid=AKID, secret=SECRET, token=None, region="us-east-1", service="sts",
+            content_type=FORM, raw_body=None, host=None, unsigned_auth=False, sign_token=True):
+        if raw_body is not None:
+            body = raw_body
+        else:
+            body = "&".join("%s=%s" % (urllib.parse.quote(k, safe=""), urllib.parse.quote(str(v), safe=""))
+                            for k, v in params).encode()
+        h = {"host": host or "127.0.0.1:%d" % self.port, "content-type": content_type}
+        if token is not None and sign_token:
+            h["x-amz-security-token"] = token
+        if unsigned_auth:
+            h["x-amz-date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        else:
+            h = sign_headers("POST", "/", h, body, akid, secret, region, service)
+        if token is not None and not sign_token:
+            h["x-amz-security-token"] = token
+        if host is None:
+            del h["host"]
+        return self.raw("POST", "/", h, body)
+
+    def assume(self, role=READER, session="finops_usage", duration=None, external_id=None, **kw):
+        params = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role),
+                  ("RoleSessionName", session)]
+        if duration is not None:
+            params.append(("DurationSeconds", duration))
+        if external_id is not None:
+            params.append(("ExternalId", external_id))
+        return self.sts(params, **kw)
+
+    def whoami(self, **kw):
+        return self.sts([("Action", "GetCallerIdentity"), ("Version", "2011-06-15")], **kw)
+
+
+def xml_of(resp):
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(resp.body)
+
+
+def sts_err(resp):
+    """(status, Type, Code, Message) of an STS error answer (None fields when not one)."""
+    try:
+        root = xml_of(resp)
+    except Exception:
+        return resp.status, None, None, None
+    if root.tag != STS_NS + "ErrorResponse":
+        return resp.status, None, None, None
+    e = root.find(STS_NS + "Error")
+    return (resp.status, e.findtext(STS_NS + "Type"), e.findtext(STS_NS + "Code"),
+            e.findtext(STS_NS + "Message"))
+
+
+def creds_of(resp):
+    root = xml_of(resp)
+    cr = root.find(STS_NS + "AssumeRoleResult/" + STS_NS + "Credentials")
+    return {k: cr.findtext(STS_NS + k) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")}
+
+
+def test_sts_assume_role(port, c):
+    post(port, "reset")
+    s = StsClient(port)
+    r = s.whoami()
+    root = xml_of(r)
+    res = root.find(STS_NS + "GetCallerIdentityResult")
+    check("sts GetCallerIdentity (long-term key)", r.status == 200 and root.tag == STS_NS + "GetCallerIdentityResponse"
+          and [e.tag[len(STS_NS):] for e in res] == ["Arn", "UserId", "Account"]
+          and res.findtext(STS_NS + "Arn") == USER_ARN and res.findtext(STS_NS + "Account") == "111111111111"
+          and re.fullmatch(r"AIDA[A-Z0-9]{16}", res.findtext(STS_NS + "UserId") or ""), r.body)
+    check("sts content type and request id", r.headers.get("content-type") == "text/xml"
+          and re.fullmatch(r"[0-9a-f-]{36}", r.headers.get("x-amzn-requestid", "")) is not None
+          and root.findtext(STS_NS + "ResponseMetadata/" + STS_NS + "RequestId") == r.headers["x-amzn-requestid"],
+          r.headers)
+    r = s.whoami(akid=TMP_AKID, secret=TMP_SECRET, token=TMP_TOKEN)
+    res = xml_of(r).find(STS_NS + "GetCallerIdentityResult")
+    role_id = (res.findtext(STS_NS + "UserId") or "").split(":")[0]
+    check("sts GetCallerIdentity (temporary key)", r.status == 200 and res.findtext(STS_NS + "Arn") ==
+          "arn:aws:sts::111111111111:assumed-role/finops-reader/emulator"
+          and re.fullmatch(r"AROA[A-Z0-9]{16}:emulator", res.findtext(STS_NS + "UserId") or ""), r.body)
+
+    t0 = time.time()
+    r = s.assume(duration=900, region="eu-west-1")
+    root = xml_of(r)
+    result = root.find(STS_NS + "AssumeRoleResult")
+    check("sts AssumeRole ok", r.status == 200 and root.tag == STS_NS + "AssumeRoleResponse"
+          and [e.tag[len(STS_NS):] for e in result] == ["AssumedRoleUser", "Credentials"], r.body)
+    user = result.find(STS_NS + "AssumedRoleUser")
+    check("sts AssumedRoleUser", [e.tag[len(STS_NS):] for e in user] == ["AssumedRoleId", "Arn"]
+          and user.findtext(STS_NS + "AssumedRoleId") == role_id + ":finops_usage"
+          and user.findtext(STS_NS + "Arn") == "arn:aws:sts::111111111111:assumed-role/finops-reader/finops_usage",
+          r.body)
+    cr = creds_of(r)
+    check("sts credentials shape", [e.tag[len(STS_NS):] for e in result.find(STS_NS + "Credentials")] ==
+          ["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"]
+          and re.fullmatch(r"ASIA[A-Z0-9]{16}", cr["AccessKeyId"]) is not None
+          and len(cr["SecretAccessKey"]) == 40 and "/" in cr["SecretAccessKey"] and "+" in cr["SecretAccessKey"]
+          and len(cr["SessionToken"]) >= 300 and all(ch in cr["SessionToken"] for ch in "/+=")
+          and "PackedPolicySize" not in r.body.decode(), cr)
+    exp = datetime.datetime.strptime(cr["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    check("sts Expiration = now + DurationSeconds", abs(exp - (t0 + 900)) <= 3, (cr["Expiration"], t0))
+    check("sts body layout", r.body.startswith(b'<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+                                               b'\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n') and
+          r.body.endswith(b"  </ResponseMetadata>\n</AssumeRoleResponse>\n"), r.body[:120])
+    r2 = s.assume(duration=900)
+    check("sts: every AssumeRole issues new credentials", creds_of(r2)["AccessKeyId"] != cr["AccessKeyId"])
+
+    # the issued credentials work everywhere, with their (signed) token
+    kw = dict(akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"], token=cr["SessionToken"])
+    check("issued credentials: Cost Explorer", c.cu(base(), **kw).status == 200)
+    cw = CwClient(port)
+    check("issued credentials: CloudWatch", cw.cw("ListMetrics", {"Namespace": "AWS/S3"}, **kw).status == 200)
+    r = s.whoami(**kw)
+    res = xml_of(r).find(STS_NS + "GetCallerIdentityResult")
+    check("issued credentials: GetCallerIdentity", r.status == 200 and res.findtext(STS_NS + "Arn") ==
+          "arn:aws:sts::111111111111:assumed-role/finops-reader/finops_usage"
+          and res.findtext(STS_NS + "UserId") == role_id + ":finops_usage", r.body)
+    r = c.cu(base(), akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"])
+    check("issued credentials: token required", r.status == 403 and r.type == "UnrecognizedClientException", r.body)
+    r = c.cu(base(), sign_token=False, **kw)
+    check("issued credentials: token must be signed", r.status == 403 and r.type == "InvalidSignatureException",
+          r.body)
+    r = c.cu(base(), akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"], token=creds_of(r2)["SessionToken"])
+    check("issued credentials: another session's token", r.status == 403 and r.type == "UnrecognizedClientException")
+
+    # roles, trust, durations, chaining
+    r = s.assume(PARTNER, duration=43200, external_id="northwind-ext-42")
+    pc = creds_of(r) if r.status == 200 else {}
+    arn = xml_of(r).findtext(STS_NS + "AssumeRoleResult/" + STS_NS + "AssumedRoleUser/" + STS_NS + "Arn")
+    check("sts partner role with ExternalId, 12 h", r.status == 200 and arn ==
+          "arn:aws:sts::222222222222:assumed-role/partner-billing/finops_usage", r.body[:300])
+    denied = "User: %s is not authorized to perform: sts:AssumeRole on resource: %s"
+    for label, resp, caller, role in (
+            ("wrong ExternalId", s.assume(PARTNER, external_id="northwind-ext-43"), USER_ARN, PARTNER),
+            ("missing ExternalId", s.assume(PARTNER), USER_ARN, PARTNER),
+            ("unknown role", s.assume("arn:aws:iam::111111111111:role/admin"), USER_ARN,
+             "arn:aws:iam::111111111111:role/admin"),
+            ("untrusted account", s.assume(READER, akid=pc.get("AccessKeyId"), secret=pc.get("SecretAccessKey"),
+                                           token=pc.get("SessionToken")),
+             "arn:aws:sts::222222222222:assumed-role/partner-billing/finops_usage", READER)):
+        check("sts AccessDenied: " + label, sts_err(resp) == (403, "Sender", "AccessDenied", denied % (caller, role)),
+              sts_err(resp))
+    r = s.assume(duration=7200)
+    check("sts DurationSeconds above MaxSessionDuration", sts_err(r) == (
+        400, "Sender", "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
+                                          "role."), sts_err(r))
+    chained = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+    r = s.assume(PARTNER, duration=7200, external_id="northwind-ext-42", **kw)
+    check("sts role chaining (issued credentials) > 1 h", sts_err(r) == (400, "Sender", "ValidationError", chained),
+          sts_err(r))
+    r = s.assume(PARTNER, duration=7200, external_id="northwind-ext-42", akid=TMP_AKID, secret=TMP_SECRET,
+                 token=TMP_TOKEN)
+    check("sts role chaining (emulator temporary key) > 1 h", sts_err(r)[2:] == ("ValidationError", chained))
+    r = s.assume(PARTNER, duration=3600, external_id="northwind-ext-42", **kw)
+    check("sts role chaining 1 h ok", r.status == 200, r.body[:300])
+    r = s.assume(PARTNER, external_id="northwind-ext-42", **kw)
+    check("sts role chaining default duration ok", r.status == 200, r.body[:300])
+
+    # validation
+    v = "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must %s"
+    for label, resp, message in (
+            ("duration 100", s.assume(duration=100), v % ("100", "durationSeconds",
+                                                          "have value greater than or equal to 900")),
+            ("duration 43201", s.assume(PARTNER, duration=43201, external_id="northwind-ext-42"),
+             v % ("43201", "durationSeconds", "have value less than or equal to 43200")),
+            ("session pattern", s.assume(session="a b"), v % ("a b", "roleSessionName",
+                                                              r"satisfy regular expression pattern: [\w+=,.@-]*")),
+            ("session length", s.assume(session="a"), v % ("a", "roleSessionName",
+                                                            "have length greater than or equal to 2")),
+            ("session length 65", s.assume(session="s" * 65), v % ("s" * 65, "roleSessionName",
+                                                                   "have length less than or equal to 64")),
+            ("role arn length", s.assume("arn:aws:iam::1:r"), v % ("arn:aws:iam::1:r", "roleArn",
+                                                                   "have length greater than or equal to 20")),
+            ("external id pattern", s.assume(PARTNER, external_id="north wind"),
+             v % ("north wind", "externalId", r"satisfy regular expression pattern: [\w+=,.@:\/-]*")),
+            ("two errors", s.assume(session="a", duration=100),
+             "2 validation errors detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must "
+             "have length greater than or equal to 2; Value '100' at 'durationSeconds' failed to satisfy "
+             "constraint: Member must have value greater than or equal to 900")):
+        check("sts validation: " + label, sts_err(resp) == (400, "Sender", "ValidationError", message),
+              sts_err(resp))
+    r = s.sts([("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", READER)])
+    check("sts MissingParameter", sts_err(r) == (400, "Sender", "MissingParameter",
+                                                 "The request must contain the parameter RoleSessionName"), sts_err(r))
+    r = s.sts([("Action", "AssumeRole"), ("Version", "2011-06-15")])
+    check("sts MissingParameter RoleArn first", sts_err(r)[2:] == (
+        "MissingParameter", "The request must contain the parameter RoleArn"), sts_err(r))
+    r = s.sts([("Action", "GetSessionToken"), ("Version", "2011-06-15")])
+    check("sts InvalidAction", sts_err(r) == (400, "Sender", "InvalidAction",
+                                              "Could not find operation GetSessionToken for version 2011-06-15"),
+          sts_err(r))
+    r = s.sts([("Action", "GetCallerIdentity")])
+    check("sts missing Version", sts_err(r)[2:] == (
+        "InvalidAction", "Could not find operation GetCallerIdentity for version NO_VERSION_SPECIFIED"), sts_err(r))
+    r = s.sts([("Version", "2011-06-15")])
+    check("sts missing Action", sts_err(r)[:3] == (400, "Sender", "MissingAction"), sts_err(r))
+    check("sts error body layout", r.body.startswith(
+        b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n  <Error>\n    <Type>Sender</Type>\n')
+        and xml_of(r).findtext(STS_NS + "RequestId") == r.headers.get("x-amzn-requestid")
+        and r.headers.get("content-type") == "text/xml", r.body)
+
+    # form encoding: '+' is a space, '; charset=utf-8' accepted, percent-encoding decoded
+    body = ("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Ffinops-reader"
+            "&RoleSessionName=a+b").encode()
+    r = s.sts(None, raw_body=body, content_type="application/x-www-form-urlencoded; charset=utf-8")
+    check("sts form: '+' decodes to a space", sts_err(r)[3] == v % (
+        "a b", "roleSessionName", r"satisfy regular expression pattern: [\w+=,.@-]*"), sts_err(r))
+    r = s.sts(None, raw_body=body.replace(b"a+b", b"a%2Bb"),
+              content_type="application/x-www-form-urlencoded; charset=utf-8")
+    check("sts form: charset parameter, %2B", r.status == 200, r.body[:300])
+
+    # authentication errors in the Query protocol
+    for label, resp, want in (
+            ("unknown key", s.whoami(akid="AKIAUNKNOWNKEY000000"),
+             (403, "Sender", "InvalidClientTokenId", "The security token included in the request is invalid.")),
+            ("wrong secret", s.whoami(secret="wrong"), (403, "Sender", "SignatureDoesNotMatch",
+                                                         sigv4.SIGNATURE_MISMATCH)),
+            ("no Authorization", s.whoami(unsigned_auth=True), (403, "Sender", "MissingAuthenticationToken",
+                                                                "Request is missing Authentication Token")),
+            ("expired token", s.whoami(akid=TMP_AKID, secret=TMP_SECRET, token="emulator-expired-token"),
+             (400, "Sender", "ExpiredToken", "The security token included in the request is expired"))):
+        check("sts auth: " + label, sts_err(resp) == want, sts_err(resp))
+    r = s.whoami(region="mars")
+    check("sts auth: invalid region", sts_err(r)[:3] == (403, "Sender", "SignatureDoesNotMatch")
+          and "not 'mars'" in sts_err(r)[3], sts_err(r))
+    r = s.whoami(region="eu-west-2", host="sts.eu-west-2.amazonaws.com")
+    check("sts regional endpoint Host", r.status == 200, r.body[:300])
+    r = s.whoami(region="us-east-1", host="sts.eu-west-2.amazonaws.com")
+    check("sts scope must match the endpoint's region", sts_err(r)[:3] == (403, "Sender", "SignatureDoesNotMatch"),
+          sts_err(r))
+    r = s.whoami(region="us-east-1", host="sts.amazonaws.com")
+    check("sts global endpoint Host (us-east-1)", r.status == 200, r.body[:300])
+    r = s.whoami(content_type="application/json")
+    check("sts: a non-form body has no Action", sts_err(r)[2] == "MissingAction", sts_err(r))
+    post(port, "reset")
+
+
+def test_sts_expiry_log_faults(port, c):
+    post(port, "reset")
+    s = StsClient(port)
+    cw = CwClient(port)
+    cr = creds_of(s.assume(region="eu-west-1", duration=900))
+    kw = dict(akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"], token=cr["SessionToken"])
+    check("sts expire: valid before", c.cu(base(), **kw).status == 200)
+    check("sts expire endpoint", post(port, "sts/expire") == "ok")
+    r = c.cu(base(), **kw)
+    check("sts expired: Cost Explorer", r.status == 403 and r.json() == {
+        "__type": "ExpiredTokenException", "message": "The security token included in the request is expired"},
+        r.body)
+    r = cw.cw("ListMetrics", {"Namespace": "AWS/S3"}, **kw)
+    check("sts expired: CloudWatch", r.status == 403 and r.type == "ExpiredTokenException"
+          and r.headers.get("x-amzn-query-error") == "ExpiredToken;Sender", r.body)
+    r = s.whoami(**kw)
+    check("sts expired: STS", sts_err(r) == (400, "Sender", "ExpiredToken",
+                                             "The security token included in the request is expired"), sts_err(r))
+    check("sts expired: the static keys still work", c.cu(base()).status == 200
+          and c.cu(base(), akid=TMP_AKID, secret=TMP_SECRET, token=TMP_TOKEN).status == 200)
+
+    # sts_credential_seconds: short-lived credentials, expiring in real time
+    post(port, "config", {"sts_credential_seconds": 1})
+    check("config sts_credential_seconds", json.loads(control(port, "config"))["sts_credential_seconds"] == 1)
+    t0 = time.time()
+    r = s.assume(duration=3600)
+    cr = creds_of(r)
+    exp = datetime.datetime.strptime(cr["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    check("sts_credential_seconds sets Expiration", abs(exp - (t0 + 1)) <= 2, (cr["Expiration"], t0))
+    kw = dict(akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"], token=cr["SessionToken"])
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    r = c.cu(base(), **kw)
+    check("sts credentials expire on the real clock", r.status == 403 and r.type == "ExpiredTokenException", r.body)
+    for bad in (0, "5", 1.5, True):
+        try:
+            post(port, "config", {"sts_credential_seconds": bad})
+            check("config sts_credential_seconds rejects %r" % (bad,), False)
+        except urllib.error.HTTPError as e:
+            check("config sts_credential_seconds rejects %r" % (bad,), e.code == 400)
+    post(port, "config", {"sts_credential_seconds": None})
+    check("config sts_credential_seconds null", json.loads(control(port, "config"))["sts_credential_seconds"] is None)
+    post(port, "config", {"sts_credential_seconds": 30})
+    cr = creds_of(s.assume())
+    post(port, "reset")
+    check("reset clears sts_credential_seconds", json.loads(control(port, "config"))["sts_credential_seconds"]
+          is None)
+    r = c.cu(base(), akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"], token=cr["SessionToken"])
+    check("reset forgets issued credentials", r.status == 400 and r.type == "UnrecognizedClientException", r.body)
+
+    # request log, stats
+    post(port, "reset")
+    s.assume(duration=900, region="eu-west-1")
+    s.whoami()
+    s.assume(PARTNER, region="us-west-2")
+    s.whoami(secret="wrong")
+    post(port, "fault", {"kind": "throttle", "target": "AssumeRole"})
+    r = s.assume(session="x@y.z", region="eu-west-1")
+    check("sts fault throttle", sts_err(r) == (400, "Sender", "Throttling", "Rate exceeded"), sts_err(r))
+    c.cu(base())
+    lines = control(port, "requests").splitlines()
+    check("sts log lines", lines == [
+        "AssumeRole eu-west-1 DurationSeconds=900&RoleArn=arn:aws:iam::111111111111:role/finops-reader"
+        "&RoleSessionName=finops_usage",
+        "GetCallerIdentity us-east-1",
+        "AssumeRole us-west-2 RoleArn=arn:aws:iam::222222222222:role/partner-billing&RoleSessionName=finops_usage"
+        " [error=AccessDenied]",
+        "GetCallerIdentity us-east-1 [error=SignatureDoesNotMatch]",
+        "AssumeRole eu-west-1 RoleArn=arn:aws:iam::111111111111:role/finops-reader&RoleSessionName=x@y.z"
+        " [fault=throttle]",
+        "GetCostAndUsage " + json.dumps(base(), sort_keys=True, separators=(",", ":"))], lines)
+    js = json.loads(control(port, "requests?format=json"))
+    check("sts json log", [e["service"] for e in js] == ["sts"] * 5 + ["ce"] and js[0]["region"] == "eu-west-1"
+          and js[0]["operation"] == "AssumeRole" and js[0]["status"] == 200 and js[2]["error"] == "AccessDenied"
+          and js[0]["body"].startswith("Action=AssumeRole&") and not any(k.startswith("_") for k in js[0]), js[0])
+    st = json.loads(control(port, "stats"))
+    check("sts stats", st["by_operation"] == {"AssumeRole": 3, "GetCallerIdentity": 2, "GetCostAndUsage": 1}
+          and st["by_service"] == {"ce": 1, "sts": 5}, st)
+
+    # faults
+    post(port, "reset")
+    post(port, "fault", {"kind": "error", "target": "GetCallerIdentity", "status": 400,
+                         "code": "RegionDisabledException", "message": "STS is not activated in this region"})
+    r = s.whoami()
+    check("sts fault error with status/code/message", sts_err(r) == (
+        400, "Sender", "RegionDisabledException", "STS is not activated in this region"), sts_err(r))
+    post(port, "fault", {"kind": "error", "target": "AssumeRole"})
+    r = s.assume()
+    check("sts fault error default", sts_err(r) == (403, "Sender", "AccessDenied", "User: %s is not authorized to "
+                                                    "perform: sts:AssumeRole on resource: %s" % (USER_ARN, READER)),
+          sts_err(r))
+    post(port, "fault", {"kind": "throttle", "target": "GetCostAndUsage"})
+    check("sts: a Cost Explorer fault does not apply", s.whoami().status == 200)
+    post(port, "reset")
+    post(port, "fault", {"kind": "http500", "target": "AssumeRole"})
+    r = s.assume()
+    check("sts fault http500", sts_err(r)[:3] == (500, "Receiver", "InternalFailure"), sts_err(r))
+    post(port, "fault", {"kind": "http503"})
+    r = s.whoami()
+    check("sts fault http503", sts_err(r)[:3] == (503, "Receiver", "ServiceUnavailable"), sts_err(r))
+    post(port, "fault", {"kind": "malformed", "target": "AssumeRole"})
+    r = s.assume()
+    try:
+        xml_of(r)
+        bad = False
+    except Exception:
+        bad = True
+    check("sts fault malformed", r.status == 200 and bad and r.headers.get("content-type") == "text/xml", r.body)
+    post(port, "fault", {"kind": "wrong_shape", "target": "AssumeRole"})
+    r = s.assume()
+    check("sts fault wrong_shape", r.status == 200 and xml_of(r).findtext(
+        STS_NS + "AssumeRoleResult/" + STS_NS + "Credentials") == "42", r.body)
+    good = s.whoami().body
+    post(port, "fault", {"kind": "truncated", "target": "GetCallerIdentity"})
+    r = s.whoami()
+    check("sts fault truncated", r.status == 200 and len(r.body) < len(good) and
+          int(r.headers["content-length"]) == len(r.body) and good[:40] == r.body[:40], r.body)
+    post(port, "fault", {"kind": "cut", "target": "GetCallerIdentity"})
+    try:
+        s.whoami()
+        check("sts fault cut", False)
+    except http.client.IncompleteRead:
+        check("sts fault cut", True)
+    s = StsClient(port)
+    post(port, "fault", {"kind": "drop", "target": "AssumeRole"})
+    try:
+        s.assume()
+        check("sts fault drop", False)
+    except (http.client.RemoteDisconnected, ConnectionError, http.client.BadStatusLine):
+        check("sts fault drop", True)
+    s = StsClient(port)
+    post(port, "fault", {"kind": "slow", "delay": 0.2, "target": "AssumeRole"})
+    t0 = time.time()
+    r = s.assume()
+    check("sts fault slow", r.status == 200 and time.time() - t0 >= 0.2)
+    post(port, "fault", {"kind": "throttle"})
+    r = s.whoami(secret="wrong")
+    check("sts: unauthenticated requests do not consume faults", sts_err(r)[2] == "SignatureDoesNotMatch"
+          and len(json.loads(control(port, "faults"))) == 1)
+    post(port, "reset")
+    post(port, "config", {"latency_ms": 200})
+    t0 = time.time()
+    s.whoami()
+    check("sts latency", time.time() - t0 >= 0.2)
+    post(port, "reset")
+
+    # concurrent AssumeRole calls: distinct credentials, all usable
+    out = [None] * 12
+    barrier = threading.Barrier(12)
+
+    def one(i):
+        cl = StsClient(port)
+        barrier.wait()
+        cr = creds_of(cl.assume(session="s%d" % i))
+        out[i] = (cr["AccessKeyId"], cl.whoami(akid=cr["AccessKeyId"], secret=cr["SecretAccessKey"],
+                                               token=cr["SessionToken"]).status)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    check("sts: concurrent AssumeRole", all(o and o[1] == 200 for o in out) and len({o[0] for o in out}) == 12, out)
+    post(port, "reset")
+
+
+# --- fault headers, 429 ----------------------------------------------------------------------
+
+def _raw_http(port, request):
+    """Send raw request bytes; everything the server sends until it closes."""
+    import socket
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        sock.close()
+
+
+def test_fault_headers(port, c):
+    post(port, "reset")
+    cw = CwClient(port)
+    s = StsClient(port)
+    hdrs = {"Retry-After": "1", "x-anything": "v"}
+    too_many = {"kind": "error", "status": 429, "code": "TooManyRequests", "message": "slow down", "headers": hdrs}
+    post(port, "fault", dict(too_many, target="GetCostAndUsage"))
+    r = c.cu(base())
+    check("fault 429 Cost Explorer", r.status == 429 and r.body == b'{"__type":"TooManyRequests","message":"slow down"}'
+          and r.headers.get("retry-after") == "1" and r.headers.get("x-anything") == "v", (r.status, r.body, r.headers))
+    post(port, "fault", dict(too_many, target="ListMetrics"))
+    r = cw.cw("ListMetrics", {"Namespace": "AWS/S3"})
+    check("fault 429 CloudWatch", r.status == 429 and r.body == b'{"__type":"TooManyRequests","message":"slow down"}'
+          and r.headers.get("retry-after") == "1" and r.headers.get("x-anything") == "v"
+          and r.headers.get("content-type") == "application/x-amz-json-1.0", (r.status, r.body, r.headers))
+    post(port, "fault", dict(too_many, target="ListMetrics", query_error="TooManyRequests;Sender"))
+    r = cw.cw("ListMetrics", {"Namespace": "AWS/S3"})
+    check("fault 429 CloudWatch with query_error", r.status == 429
+          and r.headers.get("x-amzn-query-error") == "TooManyRequests;Sender", r.headers)
+
+    calls = {
+        "ce": (lambda: c.cu(base()), "GetCostAndUsage"),
+        "cw": (lambda: cw.cw("ListMetrics", {"Namespace": "AWS/S3"}), "ListMetrics"),
+        "sts": (lambda: s.whoami(), "GetCallerIdentity"),
+    }
+    tok = json.loads(test_token(port).body)["access_token"]
+    tc = Client(port)
+    calls["test"] = (lambda: tc.raw("GET", "/_test/items?total=3&size=2", {"Authorization": "Bearer " + tok}, None),
+                     "TestItems")
+    bad = []
+    for svc, (call, target) in sorted(calls.items()):
+        for kind in ("throttle", "error", "http500", "http503", "malformed", "wrong_shape", "truncated", "slow"):
+            post(port, "fault", {"kind": kind, "target": target, "delay": 0.01, "headers": hdrs})
+            r = call()
+            if r.headers.get("retry-after") != "1" or r.headers.get("x-anything") != "v":
+                bad.append((svc, kind, r.status))
+    check("fault headers on every kind and service", not bad, bad)
+
+    # cut: the headers go out before the connection is cut
+    raw = json.dumps(base()).encode()
+    h = sign_headers("POST", "/", {"host": "127.0.0.1:%d" % port, "content-type": "application/x-amz-json-1.1",
+                                   "x-amz-target": "AWSInsightsIndexService.GetCostAndUsage"}, raw, AKID, SECRET)
+    req = "POST / HTTP/1.1\r\n" + "".join("%s: %s\r\n" % kv for kv in h.items()) + \
+          "content-length: %d\r\n\r\n" % len(raw)
+    post(port, "fault", {"kind": "cut", "headers": hdrs})
+    got = _raw_http(port, req.encode() + raw)
+    head, _, rest = got.partition(b"\r\n\r\n")
+    cl = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    check("fault headers on cut", b"\r\nRetry-After: 1\r\n" in head and b"\r\nx-anything: v\r\n" in head
+          and len(rest) < cl, head)
+
+    # a fault header replaces a same-named header; framing headers cannot be set
+    post(port, "fault", {"kind": "throttle", "headers": {"Content-Type": "text/html", "x-amzn-RequestId": "fixed"}})
+    r = c.cu(base())
+    names = [k.lower() for k, _ in r.header_list]
+    check("fault headers replace same-named headers", r.headers.get("content-type") == "text/html"
+          and names.count("content-type") == 1 and r.headers.get("x-amzn-requestid") == "fixed"
+          and names.count("x-amzn-requestid") == 1, r.header_list)
+    for bad_headers in ({"Content-Length": "1"}, {"Connection": "close"}, {"x": 1}, {"bad name": "v"},
+                        {"x-a": "a\r\nb"}, ["Retry-After"]):
+        try:
+            post(port, "fault", {"kind": "throttle", "headers": bad_headers})
+            check("fault headers rejected: %r" % (bad_headers,), False)
+        except urllib.error.HTTPError as e:
+            check("fault headers rejected: %r" % (bad_headers,), e.code == 400)
+    post(port, "reset")
+
+
+# --- engine test service ---------------------------------------------------------------------
+
+def test_token(port, client_id="test-client", secret="test-secret", grant="client_credentials", scope=None,
+               basic=None):
+    parts = []
+    if grant is not None:
+        parts.append("grant_type=" + grant)
+    if client_id is not None:
+        parts.append("client_id=" + client_id)
+    if secret is not None:
+        parts.append("client_secret=" + secret)
+    if scope is not None:
+        parts.append("scope=" + urllib.parse.quote(scope, safe=""))
+    h = {"Content-Type": FORM}
+    if basic:
+        h["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
+    return Client(port).raw("POST", "/_test/token", h, "&".join(parts).encode())
+
+
+class TestClient(Client):
+    def __init__(self, port, token=None):
+        super().__init__(port)
+        self.token = token
+
+    def get(self, path, token=None, headers=None):
+        h = dict(headers or {})
+        if token is not False and (token or self.token):
+            h["Authorization"] = "Bearer " + (token or self.token)
+        return self.raw("GET", path, h, None)
+
+    def post_json(self, path, obj, token=None, content_type="application/json"):
+        h = {"Content-Type": content_type, "Authorization": "Bearer " + (token or self.token)}
+        return self.raw("POST", path, h, obj if isinstance(obj, bytes) else json.dumps(obj).encode())
+
+
+def test_engine_tokens(port, c):
+    post(port, "reset")
+    r = test_token(port, scope="read all")
+    check("test token", r.status == 200 and r.body == b'{"token_type":"Bearer","expires_in":3600,'
+                                                       b'"access_token":"test-token-1"}'
+          and r.headers.get("content-type") == "application/json", r.body)
+    r = test_token(port)
+    check("test token counts", r.json()["access_token"] == "test-token-2")
+    r = test_token(port, client_id=None, secret=None, basic="test-client:test-secret")
+    check("test token with HTTP Basic client auth", r.status == 200 and r.json()["access_token"] == "test-token-3")
+    r = test_token(port, secret="nope")
+    check("test token invalid_client", r.status == 401 and r.body == b'{"error":"invalid_client",'
+                                                                     b'"error_description":"Client authentication '
+                                                                     b'failed."}', r.body)
+    r = test_token(port, client_id="other")
+    check("test token unknown client", r.status == 401 and r.json()["error"] == "invalid_client")
+    for grant in ("password", None):
+        r = test_token(port, grant=grant)
+        check("test token grant_type %s" % grant, r.status == 400 and r.body == b'{"error":"unsupported_grant_type"}',
+              r.body)
+    r = Client(port).raw("GET", "/_test/token", {}, None)
+    check("test token: POST only", r.status == 405 and r.json() == {"error": "method_not_allowed"})
+    post(port, "config", {"test_token_ttl": 2})
+    r = test_token(port)
+    check("config test_token_ttl", r.json()["expires_in"] == 2, r.body)
+    t2 = r.json()["access_token"]
+    tc = TestClient(port, "test-token-1")
+    check("bearer token accepted", tc.get("/_test/items?total=1&size=1").status == 200)
+    r = tc.get("/_test/items?total=1&size=1", token=False)
+    check("no token: unauthenticated", r.status == 401 and r.body == b'{"error":"unauthenticated"}', r.body)
+    r = tc.get("/_test/items?total=1&size=1", token="test-token-99")
+    check("unknown token: invalid_token", r.status == 401 and r.body == b'{"error":"invalid_token"}', r.body)
+    r = tc.get("/_test/items?total=1&size=1", headers={"Authorization": "Basic dGVzdA=="}, token=False)
+    check("basic auth on the API: unauthenticated", r.status == 401 and r.json() == {"error": "unauthenticated"})
+    check("test/expire endpoint", post(port, "test/expire") == "ok")
+    r = tc.get("/_test/items?total=1&size=1")
+    check("expired token", r.status == 401 and r.body == b'{"error":"token_expired"}'
+          and r.headers.get("www-authenticate") == 'Bearer error="invalid_token", error_description="The access '
+                                                   'token expired"', (r.body, r.headers))
+    check("expired: every issued token", tc.get("/_test/items?total=1&size=1", token=t2).status == 401)
+    t = test_token(port).json()
+    check("new token after expiry", tc.get("/_test/items?total=1&size=1", token=t["access_token"]).status == 200
+          and t["expires_in"] == 2)
+    post(port, "config", {"test_token_ttl": 1})
+    t = test_token(port).json()["access_token"]
+    check("ttl 1 s token works", tc.get("/_test/items?total=1&size=1", token=t).status == 200)
+    time.sleep(1.05)
+    r = tc.get("/_test/items?total=1&size=1", token=t)
+    check("token expires on the real clock", r.status == 401 and r.json() == {"error": "token_expired"}, r.body)
+    for bad in (0, "60", None):
+        try:
+            post(port, "config", {"test_token_ttl": bad})
+            check("config test_token_ttl rejects %r" % (bad,), False)
+        except urllib.error.HTTPError as e:
+            check("config test_token_ttl rejects %r" % (bad,), e.code == 400)
+    post(port, "reset")
+    check("reset restores test_token_ttl", json.loads(control(port, "config"))["test_token_ttl"] == 3600)
+    check("reset forgets tokens", tc.get("/_test/items?total=1&size=1", token="test-token-1").status == 401
+          and test_token(port).json()["access_token"] == "test-token-1")
+    post(port, "reset")
+
+
+def test_engine_items(port, c):
+    post(port, "reset")
+    tc = TestClient(port, test_token(port).json()["access_token"])
+    q = urllib.parse.quote
+
+    # query tokens
+    r = tc.get("/_test/items?total=5&size=2")
+    j = r.json()
+    tok = j.get("nextPageToken", "")
+    check("items: first page", r.status == 200 and j["items"] == [{"n": 1}, {"n": 2}]
+          and r.body == b'{"items":[{"n":1},{"n":2}],"nextPageToken":' + json.dumps(tok).encode() + b"}"
+          and r.headers.get("content-type") == "application/json", r.body)
+    check("items: tokens need percent-encoding", all(ch in tok for ch in "+/="), tok)
+    seen, query, pages = [], "total=5&size=2", 0
+    while True:
+        r = tc.get("/_test/items?" + query)
+        j = r.json()
+        seen += [x["n"] for x in j["items"]]
+        pages += 1
+        if "nextPageToken" not in j:
+            break
+        query = "total=5&size=2&pageToken=" + q(j["nextPageToken"], safe="")
+    check("items: query-token paging", seen == [1, 2, 3, 4, 5] and pages == 3, seen)
+    r = tc.get("/_test/items?total=5&size=2&pageToken=" + tok)
+    check("items: unencoded token is refused", r.status == 400 and r.json() == {"error": "invalid_page_token"}, r.body)
+    r = tc.get("/_test/items?total=6&size=2&pageToken=" + q(tok, safe=""))
+    check("items: token of another query", r.status == 400 and r.body == b'{"error":"invalid_page_token"}', r.body)
+    r = tc.get("/_test/items?total=5&size=2&pageToken=garbage")
+    check("items: garbage token", r.status == 400 and r.json() == {"error": "invalid_page_token"})
+    r = tc.get("/_test/items?total=0&size=10")
+    check("items: total 0 is one empty page", r.status == 200 and r.body == b'{"items":[]}', r.body)
+    r = tc.get("/_test/items?total=4&size=2&pageToken=" + q(tc.get("/_test/items?total=4&size=2").json()
+                                                              ["nextPageToken"], safe=""))
+    check("items: exact last page has no token", r.json() == {"items": [{"n": 3}, {"n": 4}]}, r.body)
+    for label, query in (("total -1", "total=-1&size=2"), ("total too big", "total=1000001&size=2"),
+                         ("size 0", "size=0&total=2"), ("size too big", "total=2&size=100001"),
+                         ("size not a number", "total=2&size=x"), ("total missing", "size=2"),
+                         ("unknown parameter", "total=2&size=2&limit=3"),
+                         ("page without link", "total=2&size=1&page=2"),
+                         ("twice", "total=2&total=3&size=1")):
+        r = tc.get("/_test/items?" + query)
+        check("items: invalid_argument " + label, r.status == 400 and r.json()["error"] == "invalid_argument"
+              and isinstance(r.json().get("message"), str), r.body)
+    t0 = time.time()
+    r = tc.get("/_test/items?total=1000000&size=100000")
+    j = r.json()
+    check("items: 100,000-item page", len(j["items"]) == 100000 and j["items"][-1] == {"n": 100000}
+          and "nextPageToken" in j, len(r.body))
+    print("info: 100,000-item test page (%d bytes) in %.3f s" % (len(r.body), time.time() - t0))
+
+    # body tokens
+    seen, body, pages = [], {"total": 5, "size": 2}, 0
+    while True:
+        r = tc.post_json("/_test/items", body)
+        j = r.json()
+        seen += [x["n"] for x in j["items"]]
+        pages += 1
+        if "nextPageToken" not in j:
+            break
+        body = {"size": 2, "total": 5, "pageToken": j["nextPageToken"]}
+    check("items: body-token paging", seen == [1, 2, 3, 4, 5] and pages == 3, seen)
+    btok = tc.post_json("/_test/items", {"total": 5, "size": 2}).json()["nextPageToken"]
+    r = tc.post_json("/_test/items", {"total": 5, "size": 3, "pageToken": btok})
+    check("items: body changed", r.status == 400 and r.body == b'{"error":"request_changed"}', r.body)
+    r = tc.post_json("/_test/items", {"total": 5, "size": 2, "pageToken": "nope"})
+    check("items: body garbage token", r.status == 400 and r.json() == {"error": "invalid_page_token"}, r.body)
+    r = tc.post_json("/_test/items", {"total": 5, "size": 2, "pageToken": tok})
+    check("items: query token in a body", r.status == 400 and r.json() == {"error": "invalid_page_token"}, r.body)
+    r = tc.post_json("/_test/items", {"total": "5", "size": 2})
+    check("items: body total must be a number", r.status == 400 and r.json()["error"] == "invalid_argument", r.body)
+    r = tc.post_json("/_test/items", b"[1]")
+    check("items: body must be an object", r.status == 400 and r.json()["error"] == "invalid_argument", r.body)
+    r = tc.post_json("/_test/items", {"total": 5, "size": 2}, content_type="text/plain")
+    check("items: body must be JSON", r.status == 415, r.body)
+
+    # next links
+    links = {}
+    for kind in ("same", "host", "port", "scheme"):
+        links[kind] = tc.get("/_test/items?total=5&size=2&link=" + kind).json().get("nextLink")
+    check("items: nextLink same", links["same"] == "http://127.0.0.1:%d/_test/items?total=5&size=2&link=same&page=2"
+          % port, links)
+    check("items: nextLink host", links["host"] == "http://localhost:%d/_test/items?total=5&size=2&link=host&page=2"
+          % port, links)
+    check("items: nextLink port", links["port"] == "http://127.0.0.1:%d/_test/items?total=5&size=2&link=port&page=2"
+          % (port + 1), links)
+    check("items: nextLink scheme", links["scheme"] ==
+          "https://127.0.0.1:%d/_test/items?total=5&size=2&link=scheme&page=2" % port, links)
+    url, seen = "/_test/items?size=2&total=5&link=same", []
+    while url:
+        j = tc.get(url).json()
+        seen += [x["n"] for x in j["items"]]
+        url = j.get("nextLink", "").replace("http://127.0.0.1:%d" % port, "") or None
+    check("items: following nextLink", seen == [1, 2, 3, 4, 5], seen)
+    r = tc.get("/_test/items?total=5&size=2&link=same", headers={"Host": "emu.example:8080"})
+    check("items: nextLink uses the Host header", r.json()["nextLink"] ==
+          "http://emu.example:8080/_test/items?total=5&size=2&link=same&page=2", r.body)
+    r = tc.get("/_test/items?total=5&size=2&link=same&page=4")
+    check("items: page past the end", r.status == 400 and r.json()["error"] == "invalid_argument", r.body)
+    r = tc.get("/_test/items?total=5&size=2&link=other")
+    check("items: bad link kind", r.status == 400 and r.json()["error"] == "invalid_argument", r.body)
+    r = tc.get("/_test/nothing")
+    check("test: unknown path", r.status == 404 and r.json() == {"error": "not_found"}, r.body)
+    r = tc.raw("DELETE", "/_test/items", {"Authorization": "Bearer " + tc.token}, None)
+    check("test: method not allowed", r.status == 405 and r.headers.get("allow") == "GET, POST", r.body)
+    post(port, "reset")
+
+
+def test_engine_jobs_log_faults(port, c):
+    post(port, "reset")
+    tc = TestClient(port, test_token(port, scope="jobs").json()["access_token"])
+    r = tc.post_json("/_test/jobs", {"total": 3, "size": 2, "polls": 0})
+    check("jobs: polls 0 complete at once", r.status == 200 and r.json()["jobId"] == "job-1"
+          and r.json()["complete"] is True and r.json()["items"] == [{"n": 1}, {"n": 2}]
+          and r.body.startswith(b'{"jobId":"job-1","complete":true,"items":[') and "nextPageToken" in r.json(),
+          r.body)
+    r = tc.get("/_test/jobs/job-1?pageToken=" + urllib.parse.quote(r.json()["nextPageToken"], safe=""))
+    check("jobs: next page", r.json() == {"jobId": "job-1", "complete": True, "items": [{"n": 3}]}, r.body)
+    r = tc.post_json("/_test/jobs", {"total": 5, "size": 2, "polls": 3})
+    check("jobs: created incomplete", r.status == 200 and r.body == b'{"jobId":"job-2","complete":false}', r.body)
+    states = [tc.get("/_test/jobs/job-2").json() for _ in range(3)]
+    check("jobs: K-1 incomplete polls, then complete", [x["complete"] for x in states] == [False, False, True]
+          and states[0] == {"jobId": "job-2", "complete": False}, states)
+    seen, tok = [], None
+    while True:
+        j = tc.get("/_test/jobs/job-2" + ("?pageToken=" + urllib.parse.quote(tok, safe="") if tok else "")).json()
+        seen += [x["n"] for x in j["items"]]
+        tok = j.get("nextPageToken")
+        if not tok:
+            break
+    check("jobs: paging a complete job", seen == [1, 2, 3, 4, 5], seen)
+    jtok = tc.get("/_test/jobs/job-2").json()["nextPageToken"]
+    tc.post_json("/_test/jobs", {"total": 5, "size": 2, "polls": 0})
+    r = tc.get("/_test/jobs/job-3?pageToken=" + urllib.parse.quote(jtok, safe=""))
+    check("jobs: token of another job", r.status == 400 and r.json() == {"error": "invalid_page_token"}, r.body)
+    tc.post_json("/_test/jobs", {"total": 5, "size": 2, "polls": -1})
+    check("jobs: polls -1 never completes", all(tc.get("/_test/jobs/job-4").json() == {
+        "jobId": "job-4", "complete": False} for _ in range(5)))
+    r = tc.get("/_test/jobs/job-99")
+    check("jobs: unknown job", r.status == 404 and r.body == b'{"error":"not_found"}', r.body)
+    r = tc.post_json("/_test/jobs", {"total": 5, "size": 2, "polls": -2})
+    check("jobs: bad polls", r.status == 400 and r.json()["error"] == "invalid_argument", r.body)
+
+    # request log
+    post(port, "reset")
+    tok = test_token(port, scope="read all").json()["access_token"]
+    test_token(port, secret="x")
+    tc = TestClient(port, tok)
+    tc.get("/_test/items?size=2&total=3")
+    tc.get("/_test/items?size=2&total=3", token="bogus")
+    tc.post_json("/_test/items", {"total": 3, "size": 2})
+    tc.post_json("/_test/jobs", {"total": 3, "size": 2, "polls": 2})
+    tc.get("/_test/jobs/job-1")
+    tc.get("/_test/jobs/job-1?pageToken=x")
+    post(port, "fault", {"kind": "throttle", "target": "TestItems"})
+    r = tc.get("/_test/items?total=1&size=1")
+    check("test fault throttle", r.status == 429 and r.body == b'{"error":"rate_limited","message":"Rate exceeded"}',
+          r.body)
+    lines = control(port, "requests").splitlines()
+    check("test log lines", lines == [
+        "TestToken test-client scope=read all",
+        "TestToken test-client [error=invalid_client]",
+        "TestItems GET /_test/items?size=2&total=3",
+        "TestItems GET /_test/items?size=2&total=3 [error=invalid_token]",
+        'TestItems POST /_test/items {"size":2,"total":3}',
+        'TestJobs POST /_test/jobs {"polls":2,"size":2,"total":3}',
+        "TestJobs GET /_test/jobs/job-1",
+        "TestJobs GET /_test/jobs/job-1?pageToken=x [error=invalid_page_token]",
+        "TestItems GET /_test/items?total=1&size=1 [fault=throttle]"], lines)
+    js = json.loads(control(port, "requests?format=json"))
+    check("test json log", all(e["service"] == "test" and e["region"] is None for e in js)
+          and js[2]["status"] == 200 and js[3]["status"] == 401, js[3])
+    st = json.loads(control(port, "stats"))
+    check("test stats", st["by_operation"] == {"TestItems": 4, "TestJobs": 3, "TestToken": 2}
+          and st["by_service"] == {"test": 9}, st)
+
+    # faults
+    post(port, "reset")
+    tok = test_token(port).json()["access_token"]
+    tc = TestClient(port, tok)
+    post(port, "fault", {"kind": "throttle", "target": "TestItems"})
+    r = tc.get("/_test/items?total=1&size=1", token="bogus")
+    check("test: unauthenticated requests do not consume faults", r.status == 401
+          and len(json.loads(control(port, "faults"))) == 1)
+    post(port, "reset")
+    post(port, "fault", {"kind": "http503", "target": "TestToken", "headers": {"Retry-After": "2"}})
+    r = test_token(port)
+    check("test fault on the token endpoint", r.status == 503 and r.json()["error"] == "unavailable"
+          and r.headers.get("retry-after") == "2", r.body)
+    tok = test_token(port).json()["access_token"]
+    tc = TestClient(port, tok)
+    post(port, "fault", {"kind": "error", "target": "TestJobs", "status": 409, "code": "conflict", "message": "busy"})
+    r = tc.post_json("/_test/jobs", {"total": 1, "size": 1})
+    check("test fault error", r.status == 409 and r.json() == {"error": "conflict", "message": "busy"}, r.body)
+    post(port, "fault", {"kind": "wrong_shape", "target": "TestJobs"})
+    r = tc.post_json("/_test/jobs", {"total": 1, "size": 1})
+    check("test fault wrong_shape", r.status == 200 and r.json() == {"jobId": 42, "complete": "yes"}, r.body)
+    post(port, "fault", {"kind": "malformed", "target": "TestItems"})
+    r = tc.get("/_test/items?total=1&size=1")
+    check("test fault malformed", r.status == 200 and r.body == b'{"items": [ {"n": nope', r.body)
+    post(port, "fault", {"kind": "http500"})
+    r = tc.get("/_test/items?total=1&size=1")
+    check("test fault http500", r.status == 500 and r.json()["error"] == "internal", r.body)
+    full = tc.get("/_test/items?total=50&size=50").body
+    post(port, "fault", {"kind": "truncated", "target": "TestItems"})
+    r = tc.get("/_test/items?total=50&size=50")
+    check("test fault truncated", r.status == 200 and full.startswith(r.body) and len(r.body) < len(full)
+          and int(r.headers["content-length"]) == len(r.body))
+    post(port, "fault", {"kind": "cut", "target": "TestItems"})
+    try:
+        tc.get("/_test/items?total=50&size=50")
+        check("test fault cut", False)
+    except http.client.IncompleteRead:
+        check("test fault cut", True)
+    tc = TestClient(port, tok)
+    post(port, "fault", {"kind": "drop", "target": "TestItems"})
+    try:
+        tc.get("/_test/items?total=1&size=1")
+        check("test fault drop", False)
+    except (http.client.RemoteDisconnected, ConnectionError, http.client.BadStatusLine):
+        check("test fault drop", True)
+    tc = TestClient(port, tok)
+    post(port, "fault", {"kind": "slow", "delay": 0.2, "target": "TestItems"})
+    t0 = time.time()
+    r = tc.get("/_test/items?total=1&size=1")
+    check("test fault slow", r.status == 200 and time.time() - t0 >= 0.2)
+    post(port, "config", {"latency_ms": 200})
+    t0 = time.time()
+    r = tc.get("/_test/items?total=1&size=1")
+    check("test latency", r.status == 200 and time.time() - t0 >= 0.2)
+    post(port, "reset")
+
+
 def main():
     srv = server.make_server(0, today=TODAY)
     port = srv.server_address[1]
@@ -1434,7 +2305,8 @@ def main():
              test_concurrency, test_performance, test_cw_numbers, test_cw_auth, test_cw_list_metrics,
              test_cw_get_metric_data, test_cw_get_metric_statistics, test_cw_faults_log, test_cw_expect_endpoint,
              test_resources_endpoint,
-             test_bench]
+             test_bench, test_sigv4_sorted_headers, test_sts_assume_role, test_sts_expiry_log_faults,
+             test_fault_headers, test_engine_tokens, test_engine_items, test_engine_jobs_log_faults]
     try:
         for t in tests:
             try:

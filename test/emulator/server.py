@@ -3,10 +3,12 @@
 
     python3 test/emulator/server.py --port 0 --port-file FILE [--today YYYY-MM-DD] [--page-size N] [--verbose]
 
-Binds 127.0.0.1 only.  API requests (any path outside /_emulator/) are
-dispatched on X-Amz-Target -- GraniteServiceVersion20100801.* is CloudWatch
-(AWS JSON 1.0, query-compatible), everything else Cost Explorer (AWS JSON 1.1)
--- and must carry a valid SigV4 signature; the control API under /_emulator/
+Binds 127.0.0.1 only.  API requests (any path outside /_emulator/ and /_test/)
+are dispatched on X-Amz-Target -- GraniteServiceVersion20100801.* is CloudWatch
+(AWS JSON 1.0, query-compatible) -- else on the SigV4 credential scope's service
+-- `sts` is STS (Query protocol, XML) -- everything else is Cost Explorer (AWS
+JSON 1.1); all must carry a valid SigV4 signature.  /_test/ is the engine test
+service (bearer tokens, see engine_test.py); the control API under /_emulator/
 is open.  See README.md.
 
 HTTP/1.1 with keep-alive; every response carries Content-Length.  Each
@@ -30,8 +32,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import aws_ce  # noqa: E402
 import aws_cw  # noqa: E402
+import aws_sts  # noqa: E402
 import company  # noqa: E402
 import control  # noqa: E402
+import engine_test  # noqa: E402
 import sigv4  # noqa: E402
 
 AMZ_JSON = "application/x-amz-json-1.1"
@@ -60,7 +64,8 @@ class Handler(BaseHTTPRequestHandler):
         # Like the base class, minus the "Server: BaseHTTP/..." header AWS never sends.
         self.log_request(code)
         self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
+        if not any(k.lower() == "date" for k, _ in self._fault_headers):
+            self.send_header("Date", self.date_time_string())
 
     def _read_body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -77,11 +82,16 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n > 0 else b""
 
+    _fault_headers = ()     # a fault's extra "headers": added to the answer, replacing same-named ones
+
     def _send(self, status, content_type, body, extra=(), content_length=None, send=None):
         self.send_response(status)
-        for k, v in extra:
+        override = {k.lower() for k, _ in self._fault_headers}
+        for k, v in tuple(extra) + (("Content-Type", content_type),):
+            if k.lower() not in override:
+                self.send_header(k, v)
+        for k, v in self._fault_headers:
             self.send_header(k, v)
-        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -98,25 +108,43 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
 
     def _dispatch(self):
+        self._fault_headers = ()
         body = self._read_body()
         raw_path, _, query = self.path.partition("?")
         if raw_path == "/_emulator" or raw_path.startswith("/_emulator/"):
             status, ctype, payload = control.handle(self.server.state, self.command, raw_path, query, body)
             self._send(status, ctype, payload)
+        elif raw_path == "/_test" or raw_path.startswith("/_test/"):
+            self._test(raw_path, query, body)
         else:
             self._api(raw_path, query, body)
+
+    def _take_fault(self, op, region):
+        fault = self.server.state.take_fault(op, region)
+        if fault is not None:
+            self._fault_headers = tuple(fault["params"].get("headers", {}).items())
+        return fault
 
     # -- API requests --------------------------------------------------------------
     def _api(self, raw_path, query, body):
         target = self.headers.get("X-Amz-Target") or ""
-        host_region = aws_cw.region_of_host(self.headers.get("Host"))
+        host = self.headers.get("Host")
+        host_region = aws_cw.region_of_host(host)
+        aws_target = target.startswith(aws_cw.TARGET_PREFIX) or target.startswith(aws_ce.TARGET_PREFIX)
         if target.startswith(aws_cw.TARGET_PREFIX) or (host_region and not target.startswith(aws_ce.TARGET_PREFIX)):
             return self._cw(raw_path, query, body, target, host_region)
+        if not aws_target:
+            sts_region = aws_sts.region_of_host(host)
+            scope_region, scope_service = sigv4.scope_of(self.headers.get("Authorization"))
+            if sts_region or scope_service == aws_sts.SERVICE or (
+                    scope_service is None and aws_sts.is_form(self.headers.get("Content-Type"))):
+                return self._sts(raw_path, query, body, sts_region or scope_region or aws_sts.DEFAULT_REGION)
         return self._ce(raw_path, query, body, target)
 
     def _verify(self, raw_path, query, body, region, service):
-        sigv4.verify(self.command, raw_path, query, self.headers.items(), body, region=region, service=service,
-                     now=datetime.datetime.now(datetime.timezone.utc))
+        return sigv4.verify(self.command, raw_path, query, self.headers.items(), body, region=region,
+                            service=service, now=datetime.datetime.now(datetime.timezone.utc),
+                            credentials=self.server.state.credentials)
 
     def _latency(self):
         latency = self.server.state.config["latency_ms"]
@@ -141,7 +169,7 @@ class Handler(BaseHTTPRequestHandler):
                 # What a Coral JSON endpoint answers when it cannot route the call.
                 return self._error(entry, 400, "UnknownOperationException", None)
             ctx = aws_ce.Ctx(state.today(), state.config["page_size"])
-            fault = state.take_fault(op, CE_REGION)
+            fault = self._take_fault(op, CE_REGION)
             if fault is not None:
                 entry["fault"] = fault["kind"]
                 return self._fault(entry, fault, op, body, ctx)
@@ -245,7 +273,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.command != "POST" or op not in aws_cw.OPERATIONS or ctype != aws_cw.CONTENT_TYPE:
                 return self._cw_error(entry, aws_cw.unknown_operation())
             ctx = aws_cw.Ctx(region, state.now())
-            fault = state.take_fault(op, region)
+            fault = self._take_fault(op, region)
             if fault is not None:
                 entry["fault"] = fault["kind"]
                 return self._cw_fault(entry, fault, op, body, ctx)
@@ -321,6 +349,161 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(p.get("delay", 2)))
             return self._reply(entry, status, payload, ctype=aws_cw.CONTENT_TYPE, extra=extra)
         return self._cut_or_truncate(entry, kind, status, payload, ctype=aws_cw.CONTENT_TYPE, extra=extra)
+
+
+    # -- STS (Query protocol, XML) --------------------------------------------------------
+    def _sts(self, raw_path, query, body, region):
+        state = self.server.state
+        form = self.command == "POST" and aws_sts.is_form(self.headers.get("Content-Type"))
+        params = aws_sts.parse_form(body) if form else []
+        action = dict(params).get("Action")
+        log_op = action if action in aws_sts.OPERATIONS else (action or "-")
+        entry = state.begin(log_op, self.command, self.path, self.headers.items(), body, region=region,
+                            service="sts", line=aws_sts.log_line(log_op, region, params))
+        try:
+            self._latency()
+            try:
+                akid = self._verify(raw_path, query, body, region if aws_cw.valid_region(region) else
+                                    aws_sts.DEFAULT_REGION, aws_sts.SERVICE)
+            except sigv4.AuthError as e:
+                return self._sts_error(entry, aws_sts.auth_error(e))
+            try:
+                op = aws_sts.check_action(params)
+            except aws_sts.StsError as e:
+                return self._sts_error(entry, e)
+            caller = aws_sts.identity(akid, state.credentials.get(akid))
+            fault = self._take_fault(op, region)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._sts_fault(entry, fault, op, params, caller)
+            status, payload, err = self._sts_run(entry, op, params, caller)
+            if err is not None:
+                entry["error"] = err.code
+            self._reply(entry, status, payload, ctype=aws_sts.CONTENT_TYPE)
+        finally:
+            state.end(entry)
+
+    def _sts_run(self, entry, op, params, caller):
+        """(status, body, StsError or None) of the real answer."""
+        rid = control.State.request_id(entry)
+        try:
+            if op == "AssumeRole":
+                cred = aws_sts.assume_role(params, caller, self.server.state.sts_issue)
+                return 200, aws_sts.assume_role_xml(cred, rid), None
+            return 200, aws_sts.caller_identity_xml(caller, rid), None
+        except aws_sts.StsError as e:
+            return e.status, e.body(rid), e
+
+    def _sts_error(self, entry, err):
+        entry["error"] = err.code
+        self._reply(entry, err.status, err.body(control.State.request_id(entry)), ctype=aws_sts.CONTENT_TYPE)
+
+    def _sts_fault(self, entry, fault, op, params, caller):
+        kind, p = fault["kind"], fault["params"]
+        rid = control.State.request_id(entry)
+        ctype = aws_sts.CONTENT_TYPE
+
+        def err(status, code, message, type_="Sender"):
+            body = aws_sts.error_body(p.get("code", code), p.get("message", message), rid, p.get("type", type_))
+            return self._reply(entry, int(p.get("status", status)), body, ctype=ctype)
+
+        if kind == "throttle":
+            return err(400, "Throttling", "Rate exceeded")
+        if kind == "error":
+            resource = dict(params).get("RoleArn") if op == "AssumeRole" else None
+            return err(403, "AccessDenied", "User: %s is not authorized to perform: sts:%s%s" % (
+                caller["arn"], op, " on resource: " + resource if resource else ""))
+        if kind == "http500":
+            return err(500, "InternalFailure", aws_sts.MSG_INTERNAL, "Receiver")
+        if kind == "http503":
+            return err(503, "ServiceUnavailable", aws_sts.MSG_UNAVAILABLE, "Receiver")
+        if kind in ("malformed", "wrong_shape"):
+            if "body_hex" in p:
+                return self._reply(entry, 200, bytes.fromhex(p["body_hex"]), ctype=ctype)
+            if "body" in p:
+                b = p["body"]
+                return self._reply(entry, 200, (b if isinstance(b, str) else json.dumps(b)).encode(), ctype=ctype)
+            return self._reply(entry, 200, (aws_sts.MALFORMED if kind == "malformed" else aws_sts.WRONG_SHAPES)[op],
+                               ctype=ctype)
+        if kind == "drop":
+            return self._drop(entry)
+        status, payload, _ = self._sts_run(entry, op, params, caller)
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            return self._reply(entry, status, payload, ctype=ctype)
+        return self._cut_or_truncate(entry, kind, status, payload, ctype=ctype)
+
+    # -- engine test service (/_test/, JSON, bearer tokens) ------------------------------------
+    def _test(self, raw_path, query, body):
+        state = self.server.state
+        op, line = engine_test.describe(self.command, raw_path, query, self.headers, body)
+        entry = state.begin(op, self.command, self.path, self.headers.items(), body, region=None, service="test",
+                            line=line)
+        try:
+            self._latency()
+            if op != "TestToken":
+                denied = engine_test.authenticate(state, self.headers)
+                if denied is not None:
+                    return self._test_reply(entry, denied)
+            fault = self._take_fault(op, None)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._test_fault(entry, fault, op, raw_path, query, body)
+            self._test_reply(entry, self._test_run(raw_path, query, body))
+        finally:
+            state.end(entry)
+
+    def _test_run(self, raw_path, query, body):
+        return engine_test.handle(self.server.state, self.command, raw_path, query, self.headers, body,
+                                  self.server.server_address[1])
+
+    def _test_reply(self, entry, answer, **kw):
+        if answer.error and not entry["fault"]:
+            entry["error"] = answer.error
+        entry["status"] = answer.status
+        self._send(answer.status, engine_test.CONTENT_TYPE, answer.body,
+                   extra=(("X-Request-Id", control.State.request_id(entry)),) + answer.headers, **kw)
+
+    def _test_fault(self, entry, fault, op, raw_path, query, body):
+        kind, p = fault["kind"], fault["params"]
+        key = p.get("message_key", "message")
+
+        def err(status, code, message):
+            obj = {"error": p.get("code", code)}
+            message = p.get("message", message)
+            if message is not None:
+                obj[key] = message
+            return self._test_reply(entry, engine_test.Answer(int(p.get("status", status)), obj))
+
+        if kind == "throttle":
+            return err(429, "rate_limited", "Rate exceeded")
+        if kind == "error":
+            return err(403, "permission_denied", "The caller does not have permission")
+        if kind == "http500":
+            return err(500, "internal", "Internal error")
+        if kind == "http503":
+            return err(503, "unavailable", "The service is currently unavailable")
+        if kind == "malformed":
+            if "body_hex" in p:
+                return self._test_reply(entry, engine_test.Answer(200, body=bytes.fromhex(p["body_hex"])))
+            b = p.get("body")
+            return self._test_reply(entry, engine_test.Answer(200, body=b.encode() if b is not None else
+                                                              engine_test.MALFORMED[op]))
+        if kind == "wrong_shape":
+            return self._test_reply(entry, engine_test.Answer(200, p.get("body", engine_test.WRONG_SHAPES[op])))
+        if kind == "drop":
+            return self._drop(entry)
+        answer = self._test_run(raw_path, query, body)
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            return self._test_reply(entry, answer)
+        cut = max(1, len(answer.body) // 2)
+        if kind == "truncated":
+            return self._test_reply(entry, engine_test.Answer(answer.status, body=answer.body[:cut],
+                                                              headers=answer.headers))
+        self.close_connection = True
+        self._test_reply(entry, answer, send=answer.body[:cut])
+        _hard_close(self.connection)
 
 
 def _error_body(code, message, message_key="message"):

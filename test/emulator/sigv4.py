@@ -30,6 +30,7 @@ SIGNATURE_MISMATCH = ("The request signature we calculated does not match the si
                       "Check your AWS Secret Access Key and signing method. Consult the service documentation "
                       "for details.")
 INVALID_TOKEN = "The security token included in the request is invalid."
+EXPIRED_MESSAGE = "The security token included in the request is expired"
 
 # HTTP status per error.  AWS's Coral JSON services are not uniform here; these
 # follow the project's brief (see README "faithful vs simplified").
@@ -93,9 +94,14 @@ _WS = re.compile(r"\s+")
 
 
 def canonical_headers(headers, signed):
-    """`headers` is the received (name, value) list, duplicates and order kept."""
+    """`headers` is the received (name, value) list, duplicates and order kept.
+
+    The lines are emitted in the sorted order of the names, whatever the order
+    of the client's SignedHeaders list: AWS builds the canonical request that
+    way, so a client that signs its headers unsorted gets a signature mismatch.
+    """
     lines = []
-    for name in signed:
+    for name in sorted(signed):
         values = [_WS.sub(" ", v.strip()) for n, v in headers if n.lower() == name]
         lines.append("%s:%s\n" % (name, ",".join(values)))
     return "".join(lines)
@@ -107,7 +113,7 @@ def canonical_request(method, raw_path, raw_query, headers, signed, body):
         canonical_uri(raw_path),
         canonical_query(raw_query),
         canonical_headers(headers, signed),
-        ";".join(signed),
+        ";".join(sorted(signed)),
         hashlib.sha256(body).hexdigest(),
     ))
 
@@ -135,6 +141,17 @@ def _parse_authorization(value):
     return algo, params
 
 
+def scope_of(authorization):
+    """(region, service) of the credential scope in an Authorization header, else (None, None)."""
+    if not authorization:
+        return None, None
+    m = re.search(r"Credential=([^,\s]+)", authorization)
+    if not m:
+        return None, None
+    parts = m.group(1).split("/")
+    return (parts[2], parts[3]) if len(parts) == 5 else (None, None)
+
+
 def _fmt(ts):
     return ts.strftime("%Y%m%dT%H%M%SZ")
 
@@ -144,6 +161,8 @@ def verify(method, raw_path, raw_query, headers, body, *, region, service, now,
     """Verify a header-signed request.  Returns the access key id on success.
 
     headers: list of (name, value) pairs as received.  now: aware UTC datetime.
+    credentials: anything with .get(akid) -> {"secret", "token"[, "expires"]} or None;
+    "expires" (epoch seconds) marks temporary credentials that expire (issued by STS).
     """
     def header(name):
         vals = [v for n, v in headers if n.lower() == name]
@@ -214,10 +233,11 @@ def verify(method, raw_path, raw_query, headers, body, *, region, service, now,
             raise AuthError(STATUS_BAD_TOKEN, "UnrecognizedClientException", INVALID_TOKEN)
     else:
         if token == EXPIRED_TOKEN:
-            raise AuthError(STATUS_BAD_TOKEN, "ExpiredTokenException",
-                            "The security token included in the request is expired")
+            raise AuthError(STATUS_BAD_TOKEN, "ExpiredTokenException", EXPIRED_MESSAGE)
         if token != cred["token"]:
             raise AuthError(STATUS_BAD_TOKEN, "UnrecognizedClientException", INVALID_TOKEN)
+        if cred.get("expires") is not None and now.timestamp() >= cred["expires"]:
+            raise AuthError(STATUS_BAD_TOKEN, "ExpiredTokenException", EXPIRED_MESSAGE)
         if "x-amz-security-token" not in signed:
             raise _invalid("'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization "
                            "(the emulator requires the session token to be signed).")

@@ -1,0 +1,284 @@
+/*-------------------------------------------------------------------------
+ *
+ * auth.c
+ *		  Credentials: resolved once per server, user mapping and audience,
+ *		  before the data requests, and cached in the backend.
+ *
+ * The first credential provider of the server's provider that applies to
+ * the user mapping obtains them (static keys, an STS AssumeRole, a token
+ * from an OAuth endpoint...).  The cache keeps them until they come within
+ * five minutes of expiring, until the server or user mapping changes (a
+ * syscache callback, as postgres_fdw's connection cache), or until an API
+ * answers that they expired, when the engine refreshes them once and sends
+ * the request again.
+ *
+ * Credentials replaced during a transaction may still be in use by a scan
+ * of it: their memory is released when the transaction ends.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "engine.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#define REFRESH_MARGIN_USECS	(5 * 60 * USECS_PER_SEC)
+
+typedef struct AuthKey
+{
+	Oid			umid;			/* user mapping */
+	Oid			serverid;
+	char		audience[96];
+} AuthKey;
+
+typedef struct AuthEntry
+{
+	AuthKey		key;
+	FuCredential *cred;			/* NULL: none yet */
+	MemoryContext cxt;			/* holds cred */
+	bool		invalid;		/* the server or mapping changed */
+	uint32		server_hash;
+	uint32		mapping_hash;
+} AuthEntry;
+
+static HTAB *auth_cache = NULL;
+static MemoryContext auth_cxt = NULL;
+static List *retired = NIL;		/* contexts to free at transaction end */
+
+static void
+auth_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	foreach(lc, retired)
+		MemoryContextDelete((MemoryContext) lfirst(lc));
+	list_free(retired);
+	retired = NIL;
+}
+
+/* The server or a user mapping changed: forget what depends on it */
+static void
+auth_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	AuthEntry  *e;
+
+	hash_seq_init(&scan, auth_cache);
+	while ((e = (AuthEntry *) hash_seq_search(&scan)) != NULL)
+	{
+		if (hashvalue == 0 ||
+			(cacheid == FOREIGNSERVEROID && e->server_hash == hashvalue) ||
+			(cacheid == USERMAPPINGOID && e->mapping_hash == hashvalue))
+			e->invalid = true;
+	}
+}
+
+static void
+auth_init(void)
+{
+	HASHCTL		ctl;
+
+	auth_cxt = AllocSetContextCreate(TopMemoryContext,
+									 "finops_usage credentials",
+									 ALLOCSET_SMALL_SIZES);
+	ctl.keysize = sizeof(AuthKey);
+	ctl.entrysize = sizeof(AuthEntry);
+	ctl.hcxt = auth_cxt;
+	auth_cache = hash_create("finops_usage credentials", 16, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, auth_inval_callback, 0);
+	CacheRegisterSyscacheCallback(USERMAPPINGOID, auth_inval_callback, 0);
+	RegisterXactCallback(auth_xact_callback, NULL);
+}
+
+/* The credential provider that applies to the user mapping */
+static const FuCredentialProvider *
+choose(const FuAuth *auth)
+{
+	for (const FuCredentialProvider *const *c = auth->provider->credentials;
+		 c && *c; c++)
+		if ((*c)->applies(auth))
+			return *c;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+			 errmsg("no credentials for server \"%s\"", auth->server->servername),
+			 errhint("Add the credentials of provider \"%s\" to the user mapping.",
+					 auth->provider->name)));
+	return NULL;				/* keep compiler quiet */
+}
+
+static bool
+usable(AuthEntry *e)
+{
+	if (e->cred == NULL || e->invalid)
+		return false;
+	if (e->cred->expires == DT_NOEND)
+		return true;
+	/* refresh when less than five minutes remain */
+	return GetCurrentTimestamp() + REFRESH_MARGIN_USECS < e->cred->expires;
+}
+
+/*
+ * The credentials of a server and user mapping for an audience; refresh
+ * obtains new ones even if the cached ones look valid (the API said they
+ * expired).
+ */
+const FuCredential *
+fu_auth_get(const FuProvider *provider, ForeignServer *server,
+			UserMapping *user, const char *audience, bool refresh)
+{
+	AuthKey		key;
+	AuthEntry  *e;
+	bool		found;
+	FuAuth		auth;
+	FuCredential *cred;
+	const FuCredentialProvider *cp;
+	MemoryContext cxt;
+	MemoryContext work;
+	MemoryContext old;
+
+	if (auth_cache == NULL)
+		auth_init();
+	memset(&key, 0, sizeof(key));
+	key.umid = user->umid;
+	key.serverid = server->serverid;
+	if (audience)
+	{
+		if (strlen(audience) >= sizeof(key.audience))
+			elog(ERROR, "credential audience \"%s\" is too long", audience);
+		strlcpy(key.audience, audience, sizeof(key.audience));
+	}
+	e = (AuthEntry *) hash_search(auth_cache, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		e->cred = NULL;
+		e->cxt = NULL;
+	}
+	if (!refresh && usable(e))
+		return e->cred;
+
+	/* the mapping's options were not checked against the provider yet */
+	fu_check_mapping_options(provider, server, user);
+
+	auth.provider = provider;
+	auth.server = server;
+	auth.user = user;
+	auth.audience = audience;
+	cp = choose(&auth);
+
+	/*
+	 * Build the credentials in a context of this statement: if obtaining
+	 * them fails, they go with it.  Only once complete do they join the
+	 * cache.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "finops_usage credential",
+								ALLOCSET_SMALL_SIZES);
+	work = AllocSetContextCreate(CurrentMemoryContext, "finops_usage auth work",
+								 ALLOCSET_DEFAULT_SIZES);
+	auth.cxt = cxt;
+	cred = MemoryContextAllocZero(cxt, sizeof(FuCredential));
+	cred->method = cp->name;
+	cred->expires = DT_NOEND;
+	old = MemoryContextSwitchTo(work);
+	cp->obtain(&auth, cred);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(work);
+
+	/* the lookup above may have been invalidated while obtaining */
+	e = (AuthEntry *) hash_search(auth_cache, &key, HASH_ENTER, &found);
+	if (found && e->cxt)
+	{
+		old = MemoryContextSwitchTo(auth_cxt);
+		retired = lappend(retired, e->cxt);
+		MemoryContextSwitchTo(old);
+	}
+	MemoryContextSetParent(cxt, auth_cxt);
+	e->cxt = cxt;
+	e->cred = cred;
+	e->invalid = false;
+	e->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
+										   ObjectIdGetDatum(server->serverid));
+	e->mapping_hash = GetSysCacheHashValue1(USERMAPPINGOID,
+											ObjectIdGetDatum(user->umid));
+	return cred;
+}
+
+/* How the credentials will be obtained, for EXPLAIN; NULL: nothing to say */
+char *
+fu_auth_describe(const FuProvider *provider, ForeignServer *server,
+				 UserMapping *user)
+{
+	FuAuth		auth;
+
+	auth.provider = provider;
+	auth.server = server;
+	auth.user = user;
+	auth.audience = NULL;
+	auth.cxt = CurrentMemoryContext;
+	for (const FuCredentialProvider *const *c = provider->credentials;
+		 c && *c; c++)
+		if ((*c)->applies(&auth))
+			return (*c)->describe ? (*c)->describe(&auth) : NULL;
+	return NULL;
+}
+
+/* ---------- for credential providers ---------- */
+
+/* A request of a credential provider (token or STS endpoint) */
+FuRequest *
+fu_auth_request(const FuAuth *auth, const char *label, const char *method,
+				const char *base_url, const char *path)
+{
+	FuRequest  *req = fu_request_create(CurrentMemoryContext, NULL,
+										auth->provider, label, method,
+										base_url, path);
+
+	req->billable = false;
+	return req;
+}
+
+/*
+ * Send a credential provider's request and wait for the answer, retrying
+ * what the provider classifies as throttled or transient.  The request is
+ * authorized with signer (NULL: the request carries its own secret, as a
+ * client_secret in a form).  Returns the provider's verdict; the response
+ * is in req->http.
+ */
+FuVerdict
+fu_auth_send(const FuAuth *auth, FuRequest *req, const FuCredential *signer)
+{
+	FuSender	sender;
+
+	fu_sender_init(&sender, auth->provider, auth->server, auth->user,
+				   CurrentMemoryContext);
+	req->cred = signer;
+	fu_send(&sender, req);
+	if (fu_receive(&sender) != req)
+		elog(ERROR, "credential request was not answered");
+	return req->verdict;
+}
+
+/* An option of the user mapping */
+char *
+fu_auth_option(const FuAuth *auth, const char *name)
+{
+	return fu_get_option(auth->user->options, name);
+}
+
+/*
+ * May the server's own credentials (environment, files) be used?  Only
+ * when a superuser set use_server_credentials on the mapping.
+ */
+bool
+fu_auth_server_credentials(const FuAuth *auth)
+{
+	return fu_mapping_allows_server_credentials(auth->user);
+}

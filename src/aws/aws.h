@@ -1,0 +1,76 @@
+/*-------------------------------------------------------------------------
+ *
+ * aws.h
+ *		  Declarations shared by the AWS provider's files: credentials
+ *		  (credentials.c, sts.c), SigV4 signing (sign.c), errors
+ *		  (provider.c), XML answers (xml.c) and Cost Explorer request
+ *		  pieces (ce.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FU_AWS_H
+#define FU_AWS_H
+
+#include "provider.h"
+
+#define AWS_DEFAULT_REGION "us-east-1"
+
+/* FuCredential.data of every AWS credential */
+typedef struct AwsKeys
+{
+	char	   *access_key_id;
+	char	   *secret_access_key;
+	char	   *session_token;	/* NULL for long-term keys */
+} AwsKeys;
+
+/* credentials.c */
+extern const FuCredentialProvider fu_aws_static_keys;
+extern void fu_aws_base_keys(const FuAuth *auth, FuCredential *cred,
+							 MemoryContext cxt);
+extern void fu_aws_set_keys(FuCredential *cred, MemoryContext cxt,
+							const char *akid, const char *secret,
+							const char *token);
+extern char *fu_aws_region(ForeignServer *server);
+
+/* sts.c */
+extern const FuCredentialProvider fu_aws_assume_role;
+extern void fu_aws_check_role_arn(const char *name, const char *value);
+extern void fu_aws_check_external_id(const char *name, const char *value);
+extern void fu_aws_check_session_name(const char *name, const char *value);
+extern void fu_aws_check_duration(const char *name, const char *value);
+
+/* sign.c */
+extern void fu_aws_authorize(FuRequest *req, const FuCredential *cred);
+
+/* provider.c */
+extern void fu_aws_error(FuRequest *req, char **code, char **message);
+
+/* xml.c */
+extern char *fu_aws_xml_text(const char *doc, size_t len, const char *const *path);
+
+/* ce.c */
+extern FuRequest *fu_ce_request(FuScan *scan, const char *operation,
+								const char *body);
+extern void fu_ce_add_leaf(List **leaves, const char *type, const char *key,
+						   FuQual *q);
+extern void fu_ce_append_filter(StringInfo body, List *leaves);
+extern DateADT fu_ce_date(FuJsonWalk *w, const char *s);
+
+/*
+ * A TimePeriod {"Start", "End"} being read: the page parsers of Cost
+ * Explorer's operations share it.
+ */
+typedef struct CeTimePeriod
+{
+	DateADT		start;
+	DateADT		end;
+} CeTimePeriod;
+
+extern void fu_ce_period_begin(CeTimePeriod *p);
+extern bool fu_ce_period_member(FuJsonWalk *w, int period_code, int start_code,
+								int end_code, char *token, FuJsonToken type,
+								CeTimePeriod *p);
+extern void fu_ce_period_check(FuJsonWalk *w, const CeTimePeriod *p,
+							   const char *list);
+
+#endif							/* FU_AWS_H */

@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * ce.c
+ *		  Cost Explorer pieces shared by aws_cost and aws_cost_forecast:
+ *		  the AWS JSON 1.1 call, Filter expressions, and TimePeriods of
+ *		  answers.
+ *
+ * A Filter is an Expression with exactly one root per node: a leaf per
+ * pushed qual ("Dimensions" or "Tags"), "Not" around <> and NOT IN, and
+ * "And" over several leaves.  Leaf values are OR-ed by the API, as IN is.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "aws.h"
+#include "utils/json.h"
+
+#define CE_HOST		"ce.us-east-1.amazonaws.com"
+#define CE_SCOPE	"ce/us-east-1"
+#define CE_TARGET	"AWSInsightsIndexService."
+
+/*
+ * A Cost Explorer call of the scan.  The service is global: one host,
+ * signed for us-east-1.
+ */
+FuRequest *
+fu_ce_request(FuScan *scan, const char *operation, const char *body)
+{
+	FuRequest  *req = fu_request_new(scan,
+									 psprintf("AWS Cost Explorer %s", operation),
+									 "POST",
+									 fu_base_url(scan->server, CE_HOST), "/");
+
+	req->scope = CE_SCOPE;
+	fu_request_header(req, "X-Amz-Target", psprintf(CE_TARGET "%s", operation));
+	fu_request_body(req, "application/x-amz-json-1.1", body, strlen(body));
+	return req;
+}
+
+/* The text values of an =, <>, IN or NOT IN qual as "Values":[...] */
+static void
+append_values(StringInfo buf, FuQual *q)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(buf, "\"Values\":[");
+	foreach(lc, fu_qual_strings(q))
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(buf, ',');
+		escape_json(buf, (char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Add the leaf of a bound =, <>, IN or NOT IN qual on key */
+void
+fu_ce_add_leaf(List **leaves, const char *type, const char *key, FuQual *q)
+{
+	StringInfoData leaf;
+	bool		negated = (q->op == FU_OP_NE || q->op == FU_OP_NOT_IN);
+
+	if (q->op == FU_OP_NOT_IN && q->nelems == 0)
+		return;					/* NOT IN () excludes nothing */
+
+	initStringInfo(&leaf);
+	if (negated)
+		appendStringInfoString(&leaf, "{\"Not\":");
+	appendStringInfo(&leaf, "{\"%s\":{\"Key\":", type);
+	escape_json(&leaf, key);
+	appendStringInfoChar(&leaf, ',');
+	append_values(&leaf, q);
+	appendStringInfoString(&leaf, "}}");
+	if (negated)
+		appendStringInfoChar(&leaf, '}');
+	*leaves = lappend(*leaves, leaf.data);
+}
+
+/* Append ,"Filter":... for the leaves, if any */
+void
+fu_ce_append_filter(StringInfo body, List *leaves)
+{
+	ListCell   *lc;
+
+	if (leaves == NIL)
+		return;
+	appendStringInfoString(body, ",\"Filter\":");
+	if (list_length(leaves) > 1)
+		appendStringInfoString(body, "{\"And\":[");
+	foreach(lc, leaves)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(body, ',');
+		appendStringInfoString(body, (char *) lfirst(lc));
+	}
+	if (list_length(leaves) > 1)
+		appendStringInfoString(body, "]}");
+}
+
+/* A date of a Cost Explorer page ("2026-05-01"), or a clean ERROR */
+DateADT
+fu_ce_date(FuJsonWalk *w, const char *s)
+{
+	DateADT		d;
+
+	if (!fu_parse_date(s, &d))
+		fu_walk_malformed(w, psprintf("\"%s\" is not a date.", s));
+	return d;
+}
+
+/* ---------- TimePeriod {"Start": "...", "End": "..."} of an answer ---------- */
+
+void
+fu_ce_period_begin(CeTimePeriod *p)
+{
+	p->start = DATEVAL_NOBEGIN;
+	p->end = DATEVAL_NOBEGIN;
+}
+
+/*
+ * A scalar inside a list entry (level 3): if it is the Start or End of the
+ * entry's TimePeriod, take it.
+ */
+bool
+fu_ce_period_member(FuJsonWalk *w, int period_code, int start_code,
+					int end_code, char *token, FuJsonToken type,
+					CeTimePeriod *p)
+{
+	if (w->depth != 4 || !fu_walk_at(w, 3, period_code) ||
+		type != FU_JSON_STRING)
+		return false;
+	if (fu_walk_at(w, 4, start_code))
+		p->start = fu_ce_date(w, token);
+	else if (fu_walk_at(w, 4, end_code))
+		p->end = fu_ce_date(w, token);
+	return true;
+}
+
+/* At the end of a list entry: its TimePeriod must be complete */
+void
+fu_ce_period_check(FuJsonWalk *w, const CeTimePeriod *p, const char *list)
+{
+	if (p->start == DATEVAL_NOBEGIN || p->end == DATEVAL_NOBEGIN)
+		fu_walk_malformed(w, psprintf("A %s entry has no complete TimePeriod.",
+									  list));
+}

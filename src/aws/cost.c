@@ -1,0 +1,823 @@
+/*-------------------------------------------------------------------------
+ *
+ * cost.c
+ *		  aws_cost: AWS Cost Explorer GetCostAndUsage as a foreign table.
+ *
+ * Quals become the request: date ranges the tightest TimePeriod, dimension
+ * equalities and exclusions the Filter expression.  The GroupBy is the
+ * table's grain (SPEC §3.1): a table declaring at most two dimensions
+ * (aws_cost_by_service...) is always grouped by all of them, so its rows
+ * never depend on the columns a query reads; the wide aws_cost declares
+ * more than the API can group by, so it groups by the dimensions the query
+ * reads.  A dimension fixed by "=" is filled from the qual instead of
+ * grouped.  Amounts go straight from their decimal strings into numeric.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "aws.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* Columns (SPEC §3.1) */
+enum
+{
+	COL_PERIOD_START,
+	COL_PERIOD_END,
+	COL_GRANULARITY,
+	COL_LINKED_ACCOUNT,
+	COL_SERVICE,
+	COL_REGION,
+	COL_USAGE_TYPE,
+	COL_OPERATION,
+	COL_INSTANCE_TYPE,
+	COL_RECORD_TYPE,
+	COL_TAG_KEY,
+	COL_TAG_VALUE,
+	COL_UNBLENDED_COST,
+	COL_BLENDED_COST,
+	COL_AMORTIZED_COST,
+	COL_NET_UNBLENDED_COST,
+	COL_NET_AMORTIZED_COST,
+	COL_USAGE_QUANTITY,
+	COL_NORMALIZED_USAGE_AMOUNT,
+	COL_CURRENCY,
+	COL_USAGE_UNIT,
+	COL_ESTIMATED,
+	NUM_COLS
+};
+
+#define FIRST_DIM	COL_LINKED_ACCOUNT
+#define LAST_DIM	COL_RECORD_TYPE
+#define FIRST_METRIC COL_UNBLENDED_COST
+#define NUM_METRICS 7
+#define METRIC_USAGE (COL_USAGE_QUANTITY - FIRST_METRIC)
+#define METRIC_NORMALIZED (COL_NORMALIZED_USAGE_AMOUNT - FIRST_METRIC)
+
+static const char *const granularities[] = {"DAILY", "MONTHLY", NULL};
+
+static const FuColumn cost_columns[NUM_COLS] = {
+	{"period_start", DATEOID, FU_OPS_RANGE},
+	{"period_end", DATEOID, FU_OPS_RANGE},
+	{"granularity", TEXTOID, FU_OPS_SET_NEG, 0, granularities},
+	{"linked_account", TEXTOID, FU_OPS_SET_NEG},
+	{"service", TEXTOID, FU_OPS_SET_NEG},
+	{"region", TEXTOID, FU_OPS_SET_NEG},
+	{"usage_type", TEXTOID, FU_OPS_SET_NEG},
+	{"operation", TEXTOID, FU_OPS_SET_NEG},
+	{"instance_type", TEXTOID, FU_OPS_SET_NEG},
+	{"record_type", TEXTOID, FU_OPS_SET_NEG},
+	{"tag_key", TEXTOID, FU_OPS_EQ},
+	{"tag_value", TEXTOID, FU_OPS_SET},
+	{"unblended_cost", NUMERICOID, 0},
+	{"blended_cost", NUMERICOID, 0},
+	{"amortized_cost", NUMERICOID, 0},
+	{"net_unblended_cost", NUMERICOID, 0},
+	{"net_amortized_cost", NUMERICOID, 0},
+	{"usage_quantity", NUMERICOID, 0},
+	{"normalized_usage_amount", NUMERICOID, 0},
+	{"currency", TEXTOID, 0},
+	{"usage_unit", TEXTOID, 0},
+	{"estimated", BOOLOID, 0},
+};
+
+/* Cost Explorer dimension keys of the dimension columns */
+static const char *const dim_keys[] = {
+	"LINKED_ACCOUNT", "SERVICE", "REGION", "USAGE_TYPE", "OPERATION",
+	"INSTANCE_TYPE", "RECORD_TYPE"
+};
+
+static const char *const metric_names[NUM_METRICS] = {
+	"UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost",
+	"NetAmortizedCost", "UsageQuantity", "NormalizedUsageAmount"
+};
+
+/* fdw_private of the plan */
+enum
+{
+	PlanMetricMask,				/* Integer: metrics to request */
+	PlanGroupCols,				/* List of Integer: grouped dimension columns */
+	PlanTagGroup				/* Integer: group by the tag_key's tag */
+};
+
+#define MAX_GROUPS 2
+
+/* One row of a page */
+typedef struct CeRow
+{
+	int			period;
+	int			nkeys;
+	char	   *keys[MAX_GROUPS];
+	char	   *amount[NUM_METRICS];
+	char	   *unit[NUM_METRICS];
+} CeRow;
+
+typedef struct CePeriod
+{
+	CeTimePeriod tp;
+	bool		estimated;
+} CePeriod;
+
+/* Scan state */
+typedef struct CeState
+{
+	/* from the plan and the bound quals */
+	int			metric_mask;
+	int			ngroups;
+	int			group_cols[MAX_GROUPS];	/* column, or COL_TAG_VALUE */
+	char	   *tag_key;
+	const char *granularity;
+	DateADT		start;
+	DateADT		end;
+	bool		default_start;
+	bool		default_end;
+	Datum		fixed[NUM_COLS];	/* values filled from "=" quals */
+	bool		has_fixed[NUM_COLS];
+	/* what each row needs, worked out once per scan */
+	int			nfixed;
+	int			fixed_cols[NUM_COLS];
+	int			out_metrics;	/* bit m: metric m is a needed column */
+	bool		want_currency;
+	bool		want_usage_unit;
+
+	/* current page (page context) */
+	CeRow	   *rows;
+	int			nrows;
+	int			maxrows;
+	CePeriod   *periods;
+	int			nperiods;
+	int			maxperiods;
+	char	   *next_token;
+	int			cur;
+
+	/* parser position */
+	CeRow	   *row;			/* row being filled */
+} CeState;
+
+/* ---------- planning ---------- */
+
+static FuPushdown
+cost_classify_qual(const FuSource *src, const FuQual *q)
+{
+	switch (q->col)
+	{
+		case COL_PERIOD_START:
+		case COL_PERIOD_END:
+			if (q->valtype == DATEOID)
+				return FU_PUSH_EXACT;
+			/* compared with a timestamp: widened by a day, rechecked */
+			if (q->valtype == TIMESTAMPTZOID || q->valtype == TIMESTAMPOID)
+				return FU_PUSH_RECHECK;
+			return FU_PUSH_NONE;
+		default:
+			return q->valtype == TEXTOID ? FU_PUSH_EXACT : FU_PUSH_NONE;
+	}
+}
+
+/*
+ * The dimensions to group by.  The grain of a table that declares at most
+ * two dimensions is all of them; the wide table's is what the query reads.
+ */
+static List *
+grouped_dims(FuPlanInfo *pi, bool *tag_group)
+{
+	Bitmapset  *dims = NULL;
+	List	   *groups = NIL;
+	int			declared = 0;
+
+	for (int c = FIRST_DIM; c <= LAST_DIM; c++)
+		if (bms_is_member(c, pi->declared))
+			declared++;
+	if (bms_is_member(COL_TAG_VALUE, pi->declared))
+		declared++;
+	dims = declared <= MAX_GROUPS ? pi->declared : pi->needed;
+
+	for (int c = FIRST_DIM; c <= LAST_DIM; c++)
+	{
+		/* a dimension fixed by "=" is filled from the qual */
+		if (bms_is_member(c, dims) && fu_find_qual(pi->quals, c, FU_OP_EQ) == NULL)
+			groups = lappend(groups, makeInteger(c));
+	}
+	*tag_group = bms_is_member(COL_TAG_VALUE, dims);
+	return groups;
+}
+
+static void
+refuse_groups(FuPlanInfo *pi, const char *relname, List *groups,
+			  bool tag_group)
+{
+	StringInfoData names;
+	ListCell   *lc;
+
+	initStringInfo(&names);
+	foreach(lc, groups)
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "",
+						 cost_columns[intVal(lfirst(lc))].name);
+	if (tag_group)
+		appendStringInfo(&names, "%stag_value", names.len ? ", " : "");
+	fu_plan_refuse(pi, ERRCODE_FEATURE_NOT_SUPPORTED,
+				   psprintf("\"%s\" can group by at most two dimensions, but the query needs %d (%s)",
+							relname, list_length(groups) + (tag_group ? 1 : 0),
+							names.data),
+				   "Cost Explorer accepts at most two GroupBy keys. A dimension fixed with \"=\" needs no grouping.",
+				   "Select fewer dimension columns, fix some with \"=\", or query aws_cost_by_service, aws_cost_by_account, aws_cost_by_region or aws_cost_by_usage_type.");
+}
+
+/* The metrics to request: those read, UnblendedCost for the currency */
+static int
+metric_mask(FuPlanInfo *pi)
+{
+	int			mask = 0;
+
+	for (int m = 0; m < NUM_METRICS; m++)
+		if (bms_is_member(FIRST_METRIC + m, pi->needed))
+			mask |= 1 << m;
+	if (bms_is_member(COL_USAGE_UNIT, pi->needed))
+		mask |= 1 << METRIC_USAGE;
+	if ((mask & ~(1 << METRIC_USAGE) & ~(1 << METRIC_NORMALIZED)) == 0 &&
+		(mask == 0 || bms_is_member(COL_CURRENCY, pi->needed)))
+		mask |= 1;				/* UnblendedCost */
+	return mask;
+}
+
+static List *
+cost_plan(FuPlanInfo *pi)
+{
+	bool		tag_group;
+	List	   *groups = grouped_dims(pi, &tag_group);
+	bool		tag_key_fixed = fu_find_qual(pi->quals, COL_TAG_KEY, FU_OP_EQ) != NULL;
+	int			ngroups = list_length(groups) + (tag_group ? 1 : 0);
+	const char *relname = get_rel_name(pi->table->relid);
+	double		rows;
+
+	/*
+	 * Every row has the one granularity asked for: a comparison on it that
+	 * is not pushed could only keep them all or drop them all.
+	 */
+	if (fu_has_qual_on(pi->unpushed, COL_GRANULARITY) &&
+		!fu_has_qual_on(pi->quals, COL_GRANULARITY))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"%s\" can filter granularity only with =, IN, <> or NOT IN", relname),
+				 errhint("Write granularity = 'DAILY' or granularity = 'MONTHLY'.")));
+
+	if (ngroups > MAX_GROUPS)
+		refuse_groups(pi, relname, groups, tag_group);
+	if ((tag_group ||
+		 fu_find_qual(pi->quals, COL_TAG_VALUE, FU_OP_EQ) ||
+		 fu_find_qual(pi->quals, COL_TAG_VALUE, FU_OP_IN)) && !tag_key_fixed)
+		fu_plan_refuse(pi, ERRCODE_FEATURE_NOT_SUPPORTED,
+					   psprintf("\"%s\" needs tag_key = '<key>' to read or filter tag_value", relname),
+					   NULL, "Add a condition such as WHERE tag_key = 'env'.");
+	if (bms_is_member(COL_TAG_KEY, pi->needed) && !tag_key_fixed)
+		fu_plan_refuse(pi, ERRCODE_FEATURE_NOT_SUPPORTED,
+					   psprintf("\"%s\" needs tag_key = '<key>' to show tag_key", relname),
+					   NULL, "Cost Explorer groups by one tag key at a time; add a condition such as WHERE tag_key = 'env'.");
+
+	/* about 400 days by default; ~15 values per grouped dimension */
+	rows = 400;
+	for (int i = 0; i < ngroups; i++)
+		rows *= 15;
+	pi->rows = rows;
+	pi->calls = 1;
+
+	return list_make3(makeInteger(metric_mask(pi)), groups,
+					  makeInteger(tag_group));
+}
+
+/* ---------- scan start ---------- */
+
+#define GRAN_DAILY		0x01
+#define GRAN_MONTHLY	0x02
+
+/* The granularities a bound qual on granularity lets through */
+static int
+granularity_mask(FuQual *q)
+{
+	ListCell   *lc;
+	int			mask = 0;
+
+	/* values are valid: the engine checked them against the closed set */
+	foreach(lc, fu_qual_strings(q))
+		mask |= strcmp((char *) lfirst(lc), "DAILY") == 0 ? GRAN_DAILY : GRAN_MONTHLY;
+	if (q->op == FU_OP_NE || q->op == FU_OP_NOT_IN)
+		mask = (GRAN_DAILY | GRAN_MONTHLY) & ~mask;
+	return mask;
+}
+
+/*
+ * The granularity the quals ask for: one request reads one, DAILY unless
+ * the quals say; NULL when they exclude both.
+ */
+static const char *
+choose_granularity(FuScan *scan)
+{
+	ListCell   *lc;
+	int			granularities = GRAN_DAILY | GRAN_MONTHLY;
+	bool		constrained = false;
+
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (q->col == COL_GRANULARITY && q->known)
+		{
+			granularities &= granularity_mask(q);
+			constrained = true;
+		}
+	}
+	if (granularities == 0)
+		return NULL;
+	if (!constrained || granularities == GRAN_DAILY)
+		return "DAILY";
+	if (granularities == GRAN_MONTHLY)
+		return "MONTHLY";
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("\"%s\" reads one granularity at a time",
+					RelationGetRelationName(scan->rel)),
+			 errhint("Query DAILY and MONTHLY rows separately and combine them with UNION ALL.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+static void
+fix(CeState *st, int col, Datum value)
+{
+	st->fixed[col] = value;
+	st->has_fixed[col] = true;
+}
+
+/*
+ * The dimension and tag quals: Filter leaves, and values fixed by "=";
+ * the period quals narrow [lo, hi).
+ */
+static List *
+filter_leaves(FuScan *scan, CeState *st, bool monthly, DateADT *lo,
+			  DateADT *hi)
+{
+	List	   *leaves = NIL;
+	ListCell   *lc;
+
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (!q->known)
+			continue;
+		if (q->col == COL_PERIOD_START || q->col == COL_PERIOD_END)
+			fu_narrow_window(q, q->col == COL_PERIOD_END, monthly, lo, hi);
+		else if (q->col == COL_TAG_VALUE)
+		{
+			/* the key is unknown only under EXPLAIN with parameters */
+			if (st->tag_key)
+				fu_ce_add_leaf(&leaves, "Tags", st->tag_key, q);
+		}
+		else if (q->col >= FIRST_DIM && q->col <= LAST_DIM)
+		{
+			if (q->op == FU_OP_EQ)
+				fix(st, q->col, q->value);
+			fu_ce_add_leaf(&leaves, "Dimensions", dim_keys[q->col - FIRST_DIM], q);
+		}
+	}
+	return leaves;
+}
+
+/*
+ * The TimePeriod: the quals' window, the defaults where unbounded (what
+ * Cost Explorer keeps, up to tomorrow), whole months for MONTHLY.  False
+ * when it is empty.
+ */
+static bool
+time_period(CeState *st, bool monthly, DateADT lo, DateADT hi)
+{
+	DateADT		today = fu_today_date();
+
+	/* unbounded sides (no qual, or an infinite one) get the defaults */
+	st->default_start = (lo == DATEVAL_NOBEGIN);
+	st->default_end = (hi == DATEVAL_NOEND);
+	if (st->default_start)
+		lo = fu_add_months(fu_month_floor(today), -12);
+	/* nothing exists after today */
+	hi = Min(hi, today + 1);
+	if (monthly)
+	{
+		lo = fu_month_ceil(lo);
+		hi = fu_month_ceil(hi);
+	}
+	st->start = lo;
+	st->end = hi;
+	return lo < hi;
+}
+
+/* The GetCostAndUsage body */
+static char *
+request_body(CeState *st, List *leaves)
+{
+	StringInfoData body;
+
+	initStringInfo(&body);
+	appendStringInfo(&body, "{\"TimePeriod\":{\"Start\":\"%s\",\"End\":\"%s\"},\"Granularity\":\"%s\"",
+					 fu_date_text(st->start), fu_date_text(st->end), st->granularity);
+	fu_ce_append_filter(&body, leaves);
+	appendStringInfoString(&body, ",\"Metrics\":[");
+	for (int m = 0, n = 0; m < NUM_METRICS; m++)
+		if (st->metric_mask & (1 << m))
+			appendStringInfo(&body, "%s\"%s\"", n++ ? "," : "", metric_names[m]);
+	appendStringInfoChar(&body, ']');
+	if (st->ngroups > 0)
+	{
+		appendStringInfoString(&body, ",\"GroupBy\":[");
+		for (int i = 0; i < st->ngroups; i++)
+		{
+			int			c = st->group_cols[i];
+
+			if (i > 0)
+				appendStringInfoChar(&body, ',');
+			if (c == COL_TAG_VALUE)
+			{
+				appendStringInfoString(&body, "{\"Type\":\"TAG\",\"Key\":");
+				escape_json(&body, st->tag_key ? st->tag_key : "");
+				appendStringInfoChar(&body, '}');
+			}
+			else
+				appendStringInfo(&body, "{\"Type\":\"DIMENSION\",\"Key\":\"%s\"}",
+								 dim_keys[c - FIRST_DIM]);
+		}
+		appendStringInfoChar(&body, ']');
+	}
+	appendStringInfoChar(&body, '}');
+	return body.data;
+}
+
+static void
+cost_begin(FuScan *scan)
+{
+	CeState    *st = palloc0(sizeof(CeState));
+	List	   *pp = scan->plan_private;
+	ListCell   *lc;
+	DateADT		lo = DATEVAL_NOBEGIN;
+	DateADT		hi = DATEVAL_NOEND;
+	List	   *leaves;
+	bool		monthly;
+
+	scan->pstate = st;
+	st->metric_mask = intVal(list_nth(pp, PlanMetricMask));
+	/* a plan with more groups was refused */
+	Assert(list_length((List *) list_nth(pp, PlanGroupCols)) <= MAX_GROUPS);
+	foreach(lc, (List *) list_nth(pp, PlanGroupCols))
+		st->group_cols[st->ngroups++] = intVal(lfirst(lc));
+	if (intVal(list_nth(pp, PlanTagGroup)) != 0 && st->ngroups < MAX_GROUPS)
+		st->group_cols[st->ngroups++] = COL_TAG_VALUE;
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (q->col == COL_TAG_KEY && q->known)
+		{
+			st->tag_key = fu_qual_text(q->value);
+			fix(st, COL_TAG_KEY, q->value);
+		}
+	}
+
+	st->granularity = choose_granularity(scan);
+	if (st->granularity == NULL)
+		return;
+	monthly = strcmp(st->granularity, "MONTHLY") == 0;
+	fix(st, COL_GRANULARITY, CStringGetTextDatum(st->granularity));
+	leaves = filter_leaves(scan, st, monthly, &lo, &hi);
+
+	/* what every row needs, worked out once */
+	for (int c = 0; c < NUM_COLS; c++)
+		if (st->has_fixed[c])
+			st->fixed_cols[st->nfixed++] = c;
+	for (int m = 0; m < NUM_METRICS; m++)
+		if (bms_is_member(FIRST_METRIC + m, scan->needed))
+			st->out_metrics |= 1 << m;
+	st->want_currency = bms_is_member(COL_CURRENCY, scan->needed);
+	st->want_usage_unit = bms_is_member(COL_USAGE_UNIT, scan->needed);
+
+	if (!time_period(st, monthly, lo, hi))
+		return;					/* empty window: no call at all */
+	fu_ce_request(scan, "GetCostAndUsage", request_body(st, leaves));
+}
+
+/* ---------- page parsing ---------- */
+
+/* the JSON field names the page handlers look for */
+enum
+{
+	F_UnblendedCost,
+	F_BlendedCost,
+	F_AmortizedCost,
+	F_NetUnblendedCost,
+	F_NetAmortizedCost,
+	F_UsageQuantity,
+	F_NormalizedUsageAmount,
+	F_ResultsByTime,
+	F_Groups,
+	F_Amount,
+	F_Unit,
+	F_NextPageToken,
+	F_Estimated,
+	F_TimePeriod,
+	F_Start,
+	F_End,
+	F_Total,
+	F_Keys,
+	F_Metrics,
+};
+
+static const char *const ce_names[] = {
+	"UnblendedCost",
+	"BlendedCost",
+	"AmortizedCost",
+	"NetUnblendedCost",
+	"NetAmortizedCost",
+	"UsageQuantity",
+	"NormalizedUsageAmount",
+	"ResultsByTime",
+	"Groups",
+	"Amount",
+	"Unit",
+	"NextPageToken",
+	"Estimated",
+	"TimePeriod",
+	"Start",
+	"End",
+	"Total",
+	"Keys",
+	"Metrics",
+	NULL
+};
+
+
+/*
+ * {"NextPageToken", "ResultsByTime": [{"TimePeriod": {"Start", "End"},
+ *   "Total": {metric: {"Amount", "Unit"}},
+ *   "Groups": [{"Keys": [...], "Metrics": {metric: {"Amount", "Unit"}}}],
+ *   "Estimated"}]}
+ * Levels: 1 the document, 2 ResultsByTime, 3 a ResultByTime, 4 its members.
+ */
+
+static CeRow *
+new_row(CeState *st)
+{
+	CeRow	   *r;
+
+	if (st->nrows == st->maxrows)
+	{
+		st->maxrows = st->maxrows ? st->maxrows * 2 : 256;
+		st->rows = st->rows ? repalloc(st->rows, sizeof(CeRow) * st->maxrows) :
+			palloc(sizeof(CeRow) * st->maxrows);
+	}
+	r = &st->rows[st->nrows++];
+	memset(r, 0, sizeof(CeRow));
+	r->period = st->nperiods - 1;
+	return r;
+}
+
+static void
+ce_object_start(void *arg, FuJsonWalk *w)
+{
+	CeState    *st = (CeState *) arg;
+
+	if (!fu_walk_at(w, 1, F_ResultsByTime))
+		return;
+	if (w->depth == 3)
+	{
+		if (st->nperiods == st->maxperiods)
+		{
+			st->maxperiods = st->maxperiods ? st->maxperiods * 2 : 64;
+			st->periods = st->periods ?
+				repalloc(st->periods, sizeof(CePeriod) * st->maxperiods) :
+				palloc(sizeof(CePeriod) * st->maxperiods);
+		}
+		memset(&st->periods[st->nperiods], 0, sizeof(CePeriod));
+		fu_ce_period_begin(&st->periods[st->nperiods].tp);
+		st->nperiods++;
+		st->row = NULL;
+		/* without GroupBy the row is the period's Total */
+		if (st->ngroups == 0)
+			st->row = new_row(st);
+	}
+	else if (w->depth == 5 && st->ngroups > 0 && fu_walk_at(w, 3, F_Groups))
+		st->row = new_row(st);
+}
+
+static void
+ce_object_end(void *arg, FuJsonWalk *w)
+{
+	CeState    *st = (CeState *) arg;
+
+	if (w->depth == 3 && fu_walk_at(w, 1, F_ResultsByTime))
+		fu_ce_period_check(w, &st->periods[st->nperiods - 1].tp, "ResultsByTime");
+}
+
+/* The metric whose object level depth is in, or -1 */
+static int
+metric_at(FuJsonWalk *w, int depth)
+{
+	int			code;
+
+	if (depth > w->depth || w->arrays[depth])
+		return -1;
+	code = w->codes[depth];
+	/* the metric names come first in ce_names, in metric_names order */
+	return (code >= 0 && code < NUM_METRICS) ? code : -1;
+}
+
+/* Amount or Unit of metric m of the row */
+static void
+metric_member(FuJsonWalk *w, CeRow *row, int m, char *token, FuJsonToken type)
+{
+	if (m < 0 || row == NULL)
+		return;
+	if (fu_walk_at(w, w->depth, F_Amount))
+	{
+		if (type != FU_JSON_STRING)
+			fu_walk_malformed(w, "An Amount is not a decimal string.");
+		row->amount[m] = token;
+	}
+	else if (fu_walk_at(w, w->depth, F_Unit) && type == FU_JSON_STRING)
+		row->unit[m] = token;
+}
+
+static void
+ce_scalar(void *arg, FuJsonWalk *w, char *token, FuJsonToken type)
+{
+	CeState    *st = (CeState *) arg;
+	CePeriod   *p;
+
+	if (w->depth == 1)
+	{
+		if (fu_walk_at(w, 1, F_NextPageToken) && type == FU_JSON_STRING)
+			st->next_token = token;
+		return;
+	}
+	if (!fu_walk_at(w, 1, F_ResultsByTime))
+		return;
+
+	/* levels 2 and 3 are the list and an entry: the scanner checked */
+	p = &st->periods[st->nperiods - 1];
+	if (w->depth == 3 && fu_walk_at(w, 3, F_Estimated))
+		p->estimated = (type == FU_JSON_TRUE);
+	else if (fu_ce_period_member(w, F_TimePeriod, F_Start, F_End, token, type,
+								 &p->tp))
+		return;
+	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_at(w, 3, F_Total))
+		metric_member(w, st->row, metric_at(w, 4),
+					  token, type);
+	else if (w->depth == 6 && st->row && fu_walk_at(w, 3, F_Groups) &&
+			 fu_walk_at(w, 5, F_Keys))
+	{
+		if (type != FU_JSON_STRING)
+			fu_walk_malformed(w, "A group key is not a string.");
+		if (st->row->nkeys < MAX_GROUPS)
+			st->row->keys[st->row->nkeys++] = token;
+	}
+	else if (w->depth == 7 && fu_walk_at(w, 3, F_Groups) &&
+			 fu_walk_at(w, 5, F_Metrics))
+		metric_member(w, st->row, metric_at(w, 6),
+					  token, type);
+}
+
+static const FuJsonHandlers ce_handlers = {
+	.names = ce_names,
+	.list = "ResultsByTime",
+	.object_start = ce_object_start,
+	.object_end = ce_object_end,
+	.scalar = ce_scalar,
+};
+
+static void
+cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
+{
+	CeState    *st = (CeState *) scan->pstate;
+
+	st->rows = NULL;
+	st->nrows = st->maxrows = 0;
+	st->periods = NULL;
+	st->nperiods = st->maxperiods = 0;
+	st->next_token = NULL;
+	st->cur = 0;
+	st->row = NULL;
+
+	fu_parse_json_events(req->label, body, len, &ce_handlers, st);
+	for (int i = 0; i < st->nrows; i++)
+		if (st->rows[i].nkeys != st->ngroups)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("malformed response from %s", req->label),
+					 errdetail("A group has %d keys; %d were requested.",
+							   st->rows[i].nkeys, st->ngroups)));
+
+	if (st->next_token)
+		fu_next_body_token(req, "NextPageToken", st->next_token);
+}
+
+/* ---------- rows ---------- */
+
+static bool
+cost_next_row(FuScan *scan, Datum *values, bool *nulls)
+{
+	CeState    *st = (CeState *) scan->pstate;
+	CeRow	   *r;
+	CePeriod   *p;
+
+	if (st->cur >= st->nrows)
+		return false;
+	r = &st->rows[st->cur++];
+	p = &st->periods[r->period];
+
+	values[COL_PERIOD_START] = DateADTGetDatum(p->tp.start);
+	nulls[COL_PERIOD_START] = false;
+	values[COL_PERIOD_END] = DateADTGetDatum(p->tp.end);
+	nulls[COL_PERIOD_END] = false;
+	values[COL_ESTIMATED] = BoolGetDatum(p->estimated);
+	nulls[COL_ESTIMATED] = false;
+
+	for (int i = 0; i < st->nfixed; i++)
+	{
+		values[st->fixed_cols[i]] = st->fixed[st->fixed_cols[i]];
+		nulls[st->fixed_cols[i]] = false;
+	}
+
+	for (int i = 0; i < st->ngroups; i++)
+	{
+		int			c = st->group_cols[i];
+		const char *k = r->keys[i];
+
+		if (c == COL_TAG_VALUE)
+		{
+			/* "key$value"; "key$" is untagged cost */
+			const char *dollar = strchr(k, '$');
+
+			k = dollar ? dollar + 1 : k;
+			if (*k == '\0')
+				continue;
+		}
+		values[c] = fu_text_datum(k);
+		nulls[c] = false;
+	}
+
+	for (int m = 0; m < NUM_METRICS; m++)
+	{
+		if (r->amount[m] && (st->out_metrics & (1 << m)))
+		{
+			values[FIRST_METRIC + m] = fu_numeric_datum(r->amount[m], cost_columns[FIRST_METRIC + m].name);
+			nulls[FIRST_METRIC + m] = false;
+		}
+	}
+	if (st->want_currency)
+	{
+		for (int m = 0; m < NUM_METRICS; m++)
+			if (m != METRIC_USAGE && m != METRIC_NORMALIZED && r->unit[m])
+			{
+				values[COL_CURRENCY] = fu_text_datum(r->unit[m]);
+				nulls[COL_CURRENCY] = false;
+				break;
+			}
+	}
+	if (r->unit[METRIC_USAGE] && st->want_usage_unit)
+	{
+		values[COL_USAGE_UNIT] = fu_text_datum(r->unit[METRIC_USAGE]);
+		nulls[COL_USAGE_UNIT] = false;
+	}
+	return true;
+}
+
+static void
+cost_explain(FuScan *scan, ExplainState *es)
+{
+	CeState    *st = (CeState *) scan->pstate;
+
+	if (st && (st->default_start || st->default_end) && scan->requests != NIL)
+		ExplainPropertyText("Time window",
+							psprintf("%s to %s (%s)",
+									 fu_date_text(st->start), fu_date_text(st->end),
+									 st->default_start && st->default_end ?
+									 "default: from 12 months back to tomorrow" :
+									 st->default_start ?
+									 "start defaulted to 12 months back" :
+									 "end defaulted to tomorrow"),
+							es);
+}
+
+const FuSource fu_source_aws_cost = {
+	.name = "aws_cost",
+	.api = "AWS Cost Explorer GetCostAndUsage",
+	.columns = cost_columns,
+	.ncolumns = NUM_COLS,
+	.paged = true,
+	.call_price = 0.01,
+	.classify_qual = cost_classify_qual,
+	.plan = cost_plan,
+	.begin = cost_begin,
+	.parse_page = cost_parse_page,
+	.next_row = cost_next_row,
+	.explain = cost_explain,
+};

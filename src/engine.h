@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.h
+ *		  Declarations private to the engine of finops_usage: planning,
+ *		  scan execution, sending requests, credentials, EXPLAIN, IMPORT.
+ *
+ * Providers include provider.h only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FU_ENGINE_H
+#define FU_ENGINE_H
+
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "utils/tuplestore.h"
+
+#include "provider.h"
+
+/* guc.c */
+extern int	fu_max_billable_calls;
+extern int	fu_connect_timeout_ms;
+extern int	fu_request_timeout_ms;
+extern int	fu_max_response_kb;
+extern int	fu_max_retries;
+extern int	fu_retry_base_ms;
+extern int	fu_retry_max_ms;
+extern int	fu_max_concurrency;
+extern char *fu_today;
+extern void fu_http_settings(FuHttpSettings *settings);
+
+/* providers.c */
+extern const FuProvider *fu_provider_at(int n);
+extern const FuProvider *fu_find_provider(const char *name);
+extern const FuSource *fu_find_source(const FuProvider *provider,
+									  const char *name);
+extern const char *fu_closest_source(const FuProvider *provider,
+									 const char *name);
+extern char *fu_provider_list(void);
+extern const FuOptionDef *fu_find_option(const FuProvider *provider,
+										 const char *name, Oid catalog);
+extern const FuProvider *fu_option_owner(const char *name, Oid catalog);
+
+/* option.c */
+extern const FuProvider *fu_server_provider(ForeignServer *server);
+extern void fu_check_mapping_options(const FuProvider *provider,
+									 ForeignServer *server, UserMapping *user);
+extern bool fu_mapping_allows_server_credentials(UserMapping *user);
+
+/* quals.c */
+extern FuQual *fu_recognise_qual(RestrictInfo *rinfo, RelOptInfo *baserel,
+								 const int *attr_to_col, Relids outer);
+extern void fu_decide_pushdown(const FuSource *src, FuQual *q);
+extern void fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
+						  bool allow_params);
+extern void fu_check_closed_values(FuScan *scan);
+extern bool fu_qual_matches_nothing(FuQual *q);
+
+/*
+ * Indexes of fdw_private of a ForeignScan.  The list must stay copyable:
+ * String, Integer and List nodes only.
+ */
+enum FuScanPrivateIndex
+{
+	FuPrivSource,				/* String: source name */
+	FuPrivQuals,				/* List of [col, op, valtype, pushdown] */
+	FuPrivNeeded,				/* List of Integer: needed source columns */
+	FuPrivProvider				/* List: the source's plan */
+};
+
+/* plan.c */
+extern const FuSource *fu_resolve_table(Relation rel, ForeignServer *server,
+										ForeignTable *table,
+										int **attr_to_col);
+extern void fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								Oid foreigntableid);
+extern void fuGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+							  Oid foreigntableid);
+extern ForeignScan *fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+									 Oid foreigntableid, ForeignPath *best_path,
+									 List *tlist, List *scan_clauses,
+									 Plan *outer_plan);
+
+/* request.c: sending requests and receiving their answers */
+typedef struct FuSender
+{
+	const FuProvider *provider;
+	ForeignServer *server;
+	UserMapping *user;
+	MemoryContext cxt;			/* the batch and its responses live here */
+	FuHttpBatch *batch;
+} FuSender;
+
+extern void fu_sender_init(FuSender *sender, const FuProvider *provider,
+						   ForeignServer *server, UserMapping *user,
+						   MemoryContext cxt);
+extern void fu_send(FuSender *sender, FuRequest *req);
+extern FuRequest *fu_receive(FuSender *sender);
+extern FuRequest *fu_request_create(MemoryContext cxt, FuScan *scan,
+									const FuProvider *provider,
+									const char *label, const char *method,
+									const char *base_url, const char *path);
+extern bool fu_request_has_next(FuRequest *req);
+extern char *fu_request_explain(FuRequest *req);
+
+/* auth.c */
+extern const FuCredential *fu_auth_get(const FuProvider *provider,
+									   ForeignServer *server, UserMapping *user,
+									   const char *audience, bool refresh);
+extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
+							  UserMapping *user);
+
+/* scan.c */
+typedef struct FuScanState
+{
+	FuScan		scan;
+	int		   *attr_to_col;
+	int			natts;
+	List	   *exprstates;		/* values of scan.quals */
+	Datum	   *values;			/* one row, by source column */
+	bool	   *nulls;
+	MemoryContext row_cxt;		/* reset for every row */
+	FuSender	sender;			/* lives in scan.req_cxt */
+	bool		sending;		/* sender set up for the current requests */
+	bool		built;			/* requests built from the current values */
+	Bitmapset  *param_ids;		/* PARAM_EXEC params the pushed values use */
+	bool		started;
+	bool		page_ready;		/* a parsed page has rows left */
+	bool		eof;
+	Tuplestorestate *store;		/* rows kept for rescans (REWIND) */
+	TupleTableSlot *store_slot; /* reads store (minimal tuples) */
+	bool		replay;			/* serve a rescan from store */
+	List	   *kept;			/* KeptPage *: response pages, for rescans */
+	Size		kept_bytes;
+	bool		keep;			/* kept still holds every page so far */
+	int			next_kept;		/* next kept page to serve */
+	FuRequest  *page_req;		/* response the current page's rows point into */
+	int			eflags;
+} FuScanState;
+
+extern void fuBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *fuIterateForeignScan(ForeignScanState *node);
+extern void fuReScanForeignScan(ForeignScanState *node);
+extern void fuEndForeignScan(ForeignScanState *node);
+extern void fu_build_requests(FuScanState *fss, ExprContext *econtext,
+							  bool display);
+
+/* explain.c */
+extern void fuExplainForeignScan(ForeignScanState *node, ExplainState *es);
+
+/* import.c */
+extern List *fuImportForeignSchema(ImportForeignSchemaStmt *stmt,
+								   Oid serverOid);
+
+#endif							/* FU_ENGINE_H */

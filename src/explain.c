@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * explain.c
+ *		  EXPLAIN of a foreign scan: the requests it will send (secrets
+ *		  removed: signatures are made only when sending), how credentials
+ *		  are obtained, the billable calls; with ANALYZE, the calls made.
+ *		  EXPLAIN without ANALYZE makes no network call.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "engine.h"
+
+void
+fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	FuScanState *fss = (FuScanState *) node->fdw_state;
+	FuScan	   *scan = &fss->scan;
+	ListCell   *lc;
+	char	   *auth;
+
+	if (!es->verbose)
+		return;
+	if (!fss->built && !scan->explain_only)
+		fu_build_requests(fss, node->ss.ps.ps_ExprContext, true);
+	ExplainPropertyText("API", scan->source->api, es);
+	auth = fu_auth_describe(scan->provider, scan->server, scan->user);
+	if (auth)
+		ExplainPropertyText("Credentials", auth, es);
+	foreach(lc, scan->requests)
+	{
+		FuRequest  *req = (FuRequest *) lfirst(lc);
+
+		ExplainPropertyText(req->explain_tag ?
+							psprintf("Request (%s)", req->explain_tag) : "Request",
+							fu_request_explain(req), es);
+	}
+	if (scan->requests == NIL && !scan->unbound)
+		ExplainPropertyText("Note",
+							"no request is needed: the conditions exclude every row",
+							es);
+	if (scan->unbound)
+		ExplainPropertyText("Note",
+							"some values come from parameters bound when the scan starts; the request is shown without them",
+							es);
+	if (scan->source->explain)
+		scan->source->explain(scan, es);
+	if (scan->source->call_price > 0)
+		ExplainPropertyText("Billable calls",
+							psprintf("%s%d (%.2f USD each)",
+									 scan->source->paged ? "at least " : "",
+									 scan->est_calls, scan->source->call_price),
+							es);
+	else
+		ExplainPropertyText("Billable calls",
+							psprintf("%s%d", scan->source->paged ? "at least " : "",
+									 scan->est_calls),
+							es);
+	if (es->analyze)
+		ExplainPropertyInteger("Billable calls made", NULL, scan->calls, es);
+}

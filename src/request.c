@@ -1,0 +1,595 @@
+/*-------------------------------------------------------------------------
+ *
+ * request.c
+ *		  Requests: how a provider builds them (method, URL from a base, a
+ *		  path and percent-encoded query parameters, headers, body), how its
+ *		  page parser asks for the next page (a token in the body or in the
+ *		  query string, a next link, polling an unfinished job), and how the
+ *		  engine sends them and hands back their answers.
+ *
+ * Sending goes through http.c; before every attempt the provider
+ * authorizes the request with credentials the engine resolved beforehand
+ * (auth.c), and after every answer it classifies the response: retried
+ * (throttled, transient, after the delay it names), expired credentials,
+ * failed, or fine.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "engine.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#define FU_EXPLAIN_BODY_MAX 1000	/* request body bytes EXPLAIN shows */
+
+/* ---------- building ---------- */
+
+/* A header value or URL must not carry a line break into the request */
+static void
+check_no_newline(const char *what, const char *s)
+{
+	if (strpbrk(s, "\r\n") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("%s contains a line break", what)));
+}
+
+/*
+ * Base URL of an API host: the server's endpoint option (emulators,
+ * proxies; a path prefix is kept) or https://host/.
+ */
+char *
+fu_base_url(ForeignServer *server, const char *host)
+{
+	char	   *endpoint = fu_get_option(server->options, "endpoint");
+	size_t		len;
+
+	if (endpoint == NULL)
+		return psprintf("https://%s/", host);
+	len = strlen(endpoint);
+	if (len > 0 && endpoint[len - 1] == '/')
+		return pstrdup(endpoint);
+	return psprintf("%s/", endpoint);
+}
+
+/* RFC 3986 percent-encoding of a query or form value */
+char *
+fu_url_encode(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+			*p == '_' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+FuRequest *
+fu_request_create(MemoryContext cxt, FuScan *scan, const FuProvider *provider,
+				  const char *label, const char *method,
+				  const char *base_url, const char *path)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FuRequest  *req = palloc0(sizeof(FuRequest));
+
+	req->scan = scan;
+	req->provider = provider;
+	req->label = pstrdup(label);
+	req->method = pstrdup(method);
+	req->base_url = pstrdup(base_url);
+	while (path && *path == '/')
+		path++;
+	req->path = pstrdup(path ? path : "");
+	req->billable = true;
+	check_no_newline("a request URL", req->base_url);
+	check_no_newline("a request URL", req->path);
+	MemoryContextSwitchTo(old);
+	return req;
+}
+
+/* For sources: a request of the scan, sent when the scan needs it */
+FuRequest *
+fu_request_new(FuScan *scan, const char *label, const char *method,
+			   const char *base_url, const char *path)
+{
+	FuRequest  *req = fu_request_create(scan->req_cxt, scan, scan->provider,
+										label, method, base_url, path);
+	MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
+
+	scan->requests = lappend(scan->requests, req);
+	MemoryContextSwitchTo(old);
+	return req;
+}
+
+/* A query parameter (name and value are percent-encoded when sent) */
+void
+fu_request_param(FuRequest *req, const char *name, const char *value)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(req));
+	FuParam    *p = palloc(sizeof(FuParam));
+
+	p->name = pstrdup(name);
+	p->value = pstrdup(value);
+	req->query = lappend(req->query, p);
+	req->url = NULL;
+	MemoryContextSwitchTo(old);
+}
+
+/* A header sent with every attempt */
+void
+fu_request_header(FuRequest *req, const char *name, const char *value)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(req));
+
+	check_no_newline(psprintf("the value of header \"%s\"", name), value);
+	req->headers = lappend(req->headers, psprintf("%s: %s", name, value));
+	MemoryContextSwitchTo(old);
+}
+
+void
+fu_request_body(FuRequest *req, const char *content_type, const char *body,
+				size_t len)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(req));
+
+	req->content_type = pstrdup(content_type);
+	req->body = palloc(len + 1);
+	memcpy(req->body, body, len);
+	req->body[len] = '\0';
+	req->body_len = len;
+	req->first_body = req->body;
+	MemoryContextSwitchTo(old);
+}
+
+/* The URL the next attempt goes to */
+char *
+fu_request_url(FuRequest *req)
+{
+	MemoryContext old;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (req->url)
+		return req->url;
+	old = MemoryContextSwitchTo(GetMemoryChunkContext(req));
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s%s", req->base_url, req->path);
+	foreach(lc, req->query)
+	{
+		FuParam    *p = (FuParam *) lfirst(lc);
+
+		appendStringInfo(&buf, "%c%s=%s", foreach_current_index(lc) ? '&' : '?',
+						 fu_url_encode(p->name), fu_url_encode(p->value));
+	}
+	req->url = buf.data;
+	MemoryContextSwitchTo(old);
+	return req->url;
+}
+
+/* "POST https://host/path {body}" for EXPLAIN, long bodies cut */
+char *
+fu_request_explain(FuRequest *req)
+{
+	const char *body = req->first_body ? req->first_body : "";
+	int			len = strlen(body);
+
+	/* a batch of 500 metric queries is long: show its start */
+	if (len > FU_EXPLAIN_BODY_MAX)
+		body = psprintf("%.*s... (%d bytes)",
+						pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
+						body, len);
+	return psprintf("%s %s%s%s", req->method, fu_request_url(req),
+					*body ? " " : "", body);
+}
+
+/* ---------- paging ---------- */
+
+/*
+ * Start the next page's request: what it needs lives in next_cxt, which
+ * the page after resets.  A replayed page (a rescan parsing a kept page)
+ * changes nothing: the request may be in flight already.
+ */
+static bool
+begin_next(FuRequest *req, FuNextPage next, const char *token)
+{
+	if (req->scan && req->scan->replaying)
+		return false;
+	if (token)
+	{
+		/* a server that hands the same token back would loop forever */
+		if (req->last_token && strcmp(req->last_token, token) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("%s returned the same page token twice", req->label),
+					 errdetail("Following it would fetch the same page forever.")));
+	}
+	if (req->next_cxt == NULL)
+		req->next_cxt = AllocSetContextCreate(GetMemoryChunkContext(req),
+											  "finops_usage next page",
+											  ALLOCSET_SMALL_SIZES);
+	req->next = next;
+	req->next_delay_ms = 0;
+	return true;
+}
+
+/*
+ * Set what the next attempt sends.  The arguments may point into next_cxt
+ * (the previous page's), so they are copied out before it is reset.
+ */
+static void
+set_next(FuRequest *req, const char *method, const char *url,
+		 const char *body, size_t body_len, const char *token)
+{
+	char	   *m = pstrdup(method);
+	char	   *u = pstrdup(url);
+	char	   *b = body ? pnstrdup(body, body_len) : NULL;
+	char	   *t = token ? pstrdup(token) : NULL;
+
+	MemoryContextReset(req->next_cxt);
+	req->method = MemoryContextStrdup(req->next_cxt, m);
+	req->url = MemoryContextStrdup(req->next_cxt, u);
+	req->body = b ? MemoryContextStrdup(req->next_cxt, b) : NULL;
+	req->body_len = b ? body_len : 0;
+	req->last_token = t ? MemoryContextStrdup(req->next_cxt, t) : NULL;
+}
+
+/*
+ * The next page is the first page's body, a JSON object, with a token
+ * member added (the APIs want the identical request otherwise).
+ */
+void
+fu_next_body_token(FuRequest *req, const char *member, const char *token)
+{
+	StringInfoData b;
+	size_t		len;
+
+	if (!begin_next(req, FU_NEXT_BODY_TOKEN, token))
+		return;
+	len = req->first_body ? strlen(req->first_body) : 0;
+	if (len < 2 || req->first_body[len - 1] != '}')
+		elog(ERROR, "body-token paging needs a JSON object body");
+	initStringInfo(&b);
+	/* reopen the object before its closing brace */
+	appendBinaryStringInfo(&b, req->first_body, len - 1);
+	if (len > 2)
+		appendStringInfoChar(&b, ',');
+	escape_json(&b, member);
+	appendStringInfoChar(&b, ':');
+	escape_json(&b, token);
+	appendStringInfoChar(&b, '}');
+	set_next(req, req->method, fu_request_url(req), b.data, b.len, token);
+}
+
+/* url with its parameter name (if any) replaced by name=value */
+static char *
+url_with_param(const char *url, const char *name, const char *value)
+{
+	StringInfoData buf;
+	const char *q = strchr(url, '?');
+	char	   *ename = fu_url_encode(name);
+	size_t		elen = strlen(ename);
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, url, q ? q - url : strlen(url));
+	while (q && *q)
+	{
+		const char *start = q + 1;
+		const char *end = strchr(start, '&');
+		size_t		plen = end ? (size_t) (end - start) : strlen(start);
+
+		if (!(plen >= elen && strncmp(start, ename, elen) == 0 &&
+			  (plen == elen || start[elen] == '=')) && plen > 0)
+		{
+			appendStringInfoChar(&buf, first ? '?' : '&');
+			appendBinaryStringInfo(&buf, start, plen);
+			first = false;
+		}
+		q = end;
+	}
+	appendStringInfo(&buf, "%c%s=%s", first ? '?' : '&', ename,
+					 fu_url_encode(value));
+	return buf.data;
+}
+
+/* The next page is the same URL with the token as a query parameter */
+void
+fu_next_query_token(FuRequest *req, const char *param, const char *token)
+{
+	if (!begin_next(req, FU_NEXT_QUERY_TOKEN, token))
+		return;
+	set_next(req, req->method,
+			 url_with_param(fu_request_url(req), param, token),
+			 req->body, req->body_len, token);
+}
+
+/* Scheme, host and port of a URL, lower-cased, default ports made explicit */
+static char *
+url_origin(const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *at;
+	char	   *scheme;
+	char	   *hostport;
+	char	   *close;
+
+	if (p == NULL)
+		return NULL;
+	scheme = str_tolower(url, p - url, DEFAULT_COLLATION_OID);
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	/* user information is not part of the origin */
+	at = memchr(p, '@', end - p);
+	if (at)
+		p = at + 1;
+	hostport = str_tolower(p, end - p, DEFAULT_COLLATION_OID);
+	/* an IPv6 literal has colons of its own */
+	close = strrchr(hostport, ']');
+	if ((hostport[0] == '[' && (close == NULL || close[1] != ':')) ||
+		(hostport[0] != '[' && strchr(hostport, ':') == NULL))
+		hostport = psprintf("%s:%s", hostport,
+							strcmp(scheme, "https") == 0 ? "443" : "80");
+	return psprintf("%s://%s", scheme, hostport);
+}
+
+/* Refuse a URL a response gave unless it has the origin of the request */
+static void
+check_same_origin(FuRequest *req, const char *url, const char *what)
+{
+	char	   *mine = url_origin(fu_request_url(req));
+	char	   *theirs = url_origin(url);
+
+	if (theirs == NULL || strcmp(mine, theirs) != 0 ||
+		strpbrk(url, "\r\n \t") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s gave a %s on another server", req->label, what),
+				 errdetail("The request went to %s; the response names %s.", mine,
+						   fu_api_text(pnstrdup(url, Min(strlen(url), 200)))),
+				 errhint("Links are followed only to the scheme, host and port of the request.")));
+}
+
+/*
+ * The next page is the URL the response named.  It is followed only to the
+ * origin (scheme, host and port) the request went to: credentials must not
+ * be sent wherever a response says.
+ */
+void
+fu_next_link(FuRequest *req, const char *url)
+{
+	if (!begin_next(req, FU_NEXT_LINK, url))
+		return;
+	check_same_origin(req, url, "next-page link");
+	set_next(req, req->method, url, req->body, req->body_len, url);
+}
+
+/*
+ * The job the request started is not finished: ask again, with method and
+ * URL (NULL: the same), after delay_ms.  A GET has no body.  Waiting is
+ * bounded by query cancel and statement_timeout.
+ */
+void
+fu_next_poll(FuRequest *req, const char *method, const char *url,
+			 int delay_ms)
+{
+	const char *m = method ? method : req->method;
+
+	if (!begin_next(req, FU_NEXT_POLL, NULL))
+		return;
+	if (url)
+		check_same_origin(req, url, "job to poll");
+	set_next(req, m, url ? url : fu_request_url(req),
+			 strcmp(m, "GET") == 0 ? NULL : req->body, req->body_len,
+			 req->last_token);
+	req->next_delay_ms = Max(delay_ms, 0);
+}
+
+bool
+fu_request_has_next(FuRequest *req)
+{
+	return req->next != FU_NEXT_NONE;
+}
+
+/* ---------- responses ---------- */
+
+char *
+fu_response_header(FuRequest *req, const char *name)
+{
+	return fu_http_header(&req->http, name);
+}
+
+/*
+ * The delay a response asks for in a Retry-After style header, in
+ * milliseconds: delay-seconds (decimals accepted) or an HTTP-date; -1 when
+ * absent or unreadable.
+ */
+int
+fu_retry_after_ms(FuRequest *req, const char *header)
+{
+	char	   *v = fu_response_header(req, header);
+	char	   *end;
+	double		secs;
+
+	if (v == NULL || *v == '\0')
+		return -1;
+	secs = strtod(v, &end);
+	if (end != v && *end == '\0')
+		return secs <= 0 ? 0 : (int) Min(secs * 1000.0, (double) INT_MAX);
+	else
+	{
+		/* "Wed, 21 Oct 2015 07:28:00 GMT" */
+		char		workbuf[MAXDATELEN + 1];
+		char	   *fields[MAXDATEFIELDS];
+		int			ftype[MAXDATEFIELDS];
+		int			nf;
+		int			dtype;
+		int			tz = 0;
+		fsec_t		fsec;
+		struct pg_tm tm;
+		TimestampTz when;
+
+		if (ParseDateTime(v, workbuf, sizeof(workbuf), fields, ftype,
+						  MAXDATEFIELDS, &nf) != 0 ||
+			DecodeDateTime(fields, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
+			dtype != DTK_DATE || tm2timestamp(&tm, fsec, &tz, &when) != 0)
+			return -1;
+		when -= GetCurrentTimestamp();
+		return when <= 0 ? 0 : (int) Min(when / 1000, (int64) INT_MAX);
+	}
+}
+
+/* ---------- sending ---------- */
+
+void
+fu_sender_init(FuSender *sender, const FuProvider *provider,
+			   ForeignServer *server, UserMapping *user, MemoryContext cxt)
+{
+	sender->provider = provider;
+	sender->server = server;
+	sender->user = user;
+	sender->cxt = cxt;
+	sender->batch = NULL;
+}
+
+/* Before every attempt: URL, body and headers, then the provider's */
+static void
+prepare_cb(FuHttpRequest *http, void *arg)
+{
+	FuRequest  *req = (FuRequest *) arg;
+	MemoryContext old;
+	ListCell   *lc;
+
+	/* the previous attempt's headers are in curl's own list by now */
+	if (req->attempt_cxt == NULL)
+		req->attempt_cxt = AllocSetContextCreate(GetMemoryChunkContext(req),
+												 "finops_usage attempt",
+												 ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(req->attempt_cxt);
+	old = MemoryContextSwitchTo(req->attempt_cxt);
+	http->method = req->method;
+	http->url = fu_request_url(req);
+	http->body = req->body;
+	http->body_len = req->body ? req->body_len : 0;
+	http->headers = NIL;
+	if (req->body && req->content_type)
+		http->headers = lappend(http->headers,
+								psprintf("Content-Type: %s", req->content_type));
+	foreach(lc, req->headers)
+		http->headers = lappend(http->headers, lfirst(lc));
+	req->provider->authorize(req, req->cred);
+	MemoryContextSwitchTo(old);
+}
+
+/* After every answer: the provider says whether to retry */
+static FuHttpRetry
+classify_cb(FuHttpRequest *http, void *arg, int *delay_ms)
+{
+	FuRequest  *req = (FuRequest *) arg;
+
+	req->verdict = req->provider->classify(req, delay_ms);
+	switch (req->verdict)
+	{
+		case FU_VERDICT_THROTTLED:
+			return FU_HTTP_RETRY_THROTTLED;
+		case FU_VERDICT_TRANSIENT:
+			return FU_HTTP_RETRY_TRANSIENT;
+		default:
+			return FU_HTTP_DONE;
+	}
+}
+
+/*
+ * Queue a request (its next page, or the same page again).  Scan requests
+ * get their credentials here, before anything is sent.
+ */
+void
+fu_send(FuSender *sender, FuRequest *req)
+{
+	if (sender->batch == NULL)
+	{
+		FuHttpSettings settings;
+
+		fu_http_settings(&settings);
+		sender->batch = fu_http_batch_create(sender->cxt, &settings);
+	}
+	if (req->cred == NULL && req->scan != NULL)
+		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
+								req->audience, false);
+	req->http.ca_file = fu_get_option(sender->server->options, "ca_file");
+	req->http.prepare = prepare_cb;
+	req->http.classify = classify_cb;
+	req->http.arg = req;
+	req->verdict = FU_VERDICT_OK;
+	req->in_flight = true;
+	fu_http_batch_add(sender->batch, &req->http,
+					  req->next == FU_NEXT_POLL ? req->next_delay_ms : 0);
+}
+
+static void
+receive_error_callback(void *arg)
+{
+	FuRequest  *req = (FuRequest *) arg;
+
+	if (req->scan)
+		errcontext("%s, page %d, for foreign table \"%s\"", req->label,
+				   req->pages + 1, RelationGetRelationName(req->scan->rel));
+	else
+		errcontext("%s", req->label);
+}
+
+/*
+ * The next request with an answer (req->verdict says what the provider
+ * made of it), or NULL when nothing is in flight.  A transport failure
+ * (after the retries) is an ERROR here.
+ */
+FuRequest *
+fu_receive(FuSender *sender)
+{
+	FuHttpRequest *http;
+	FuRequest  *req;
+	ErrorContextCallback errcb;
+
+	if (sender->batch == NULL)
+		return NULL;
+	http = fu_http_batch_wait(sender->batch);
+	if (http == NULL)
+		return NULL;
+	req = (FuRequest *) http->arg;
+	req->in_flight = false;
+	if (!http->failed)
+		return req;
+
+	errcb.callback = receive_error_callback;
+	errcb.arg = req;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	if (http->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response of %s exceeds finops_usage.max_response_size (%d kB)",
+						req->label, fu_max_response_kb),
+				 errhint("Narrow the query, or raise finops_usage.max_response_size.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+			 errmsg("could not complete a request to %s", req->label),
+			 http->attempts > 1 ?
+			 errdetail("The last of %d attempts failed: %s.", http->attempts, http->error) :
+			 errdetail("The request failed: %s.", http->error)));
+	return NULL;				/* keep compiler quiet */
+}

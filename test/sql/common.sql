@@ -1,0 +1,127 @@
+\set ECHO none
+--
+-- What every regression test file starts with (\i test/sql/common.sql):
+-- the extension, a server pointing at the emulator with a user mapping of
+-- the emulator's credentials, the imported AWS tables, "today" pinned,
+-- quick retries, and helpers that talk to the emulator's control API (its
+-- request log proves what was pushed down).  Idempotent: each file can run
+-- alone or after the others.  Silent: nothing here reaches the output.
+--
+\o /dev/null
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS finops_usage;
+
+SET finops_usage.today = '2026-06-15';
+SET finops_usage.retry_base_delay = '5ms';
+SET finops_usage.retry_max_delay = '50ms';
+SET datestyle TO ISO;
+\getenv emu FU_EMULATOR_URL
+SET fu_test.emu TO :'emu';
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_foreign_server WHERE srvname = 'aws_emu') THEN
+    EXECUTE format('CREATE SERVER aws_emu FOREIGN DATA WRAPPER finops_usage OPTIONS (provider %L, endpoint %L)',
+                   'aws', current_setting('fu_test.emu'));
+    CREATE USER MAPPING FOR CURRENT_USER SERVER aws_emu
+      OPTIONS (access_key_id 'AKIAFINOPSEMULATOR01',
+               secret_access_key 'emulator/Secret/Key/For/Tests+0123456789');
+  END IF;
+  IF to_regclass('public.aws_cost') IS NULL THEN
+    IMPORT FOREIGN SCHEMA aws FROM SERVER aws_emu INTO public;
+  END IF;
+END $$;
+
+-- emulator control: the session's fu_test.emu is its address
+CREATE SCHEMA IF NOT EXISTS emu;
+CREATE OR REPLACE FUNCTION emu.call(path text, body text DEFAULT NULL)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  url text := current_setting('fu_test.emu') || path;
+  cmd text;
+BEGIN
+  cmd := 'curl -sS ';
+  IF body IS NOT NULL THEN
+    cmd := cmd || '-X POST --data-binary ''' || replace(body, '''', '''\''''') || ''' ';
+  END IF;
+  cmd := cmd || '''' || url || '''';
+  IF to_regclass('pg_temp.emu_out') IS NULL THEN
+    CREATE TEMP TABLE emu_out (line text);
+  END IF;
+  TRUNCATE emu_out;
+  EXECUTE format('COPY emu_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'')', cmd);
+  RETURN QUERY SELECT line FROM emu_out;
+END $$;
+CREATE OR REPLACE FUNCTION emu.reset() RETURNS void LANGUAGE sql AS
+  $$ SELECT emu.call('/_emulator/reset', '{}') $$;
+CREATE OR REPLACE FUNCTION emu.config(body text) RETURNS void LANGUAGE sql AS
+  $$ SELECT emu.call('/_emulator/config', body) $$;
+CREATE OR REPLACE FUNCTION emu.fault(body text) RETURNS void LANGUAGE sql AS
+  $$ SELECT emu.call('/_emulator/fault', body) $$;
+CREATE OR REPLACE FUNCTION emu.requests() RETURNS SETOF text LANGUAGE sql AS
+  $$ SELECT emu.call('/_emulator/requests') $$;
+-- a page body the next request gets instead of the real answer
+CREATE OR REPLACE FUNCTION emu.body(b text) RETURNS void LANGUAGE sql AS
+  $$ SELECT emu.fault(json_build_object('kind', 'malformed', 'body', b)::text) $$;
+CREATE OR REPLACE FUNCTION emu.body_hex(b bytea) RETURNS void LANGUAGE sql AS
+  $$ SELECT emu.fault(json_build_object('kind', 'malformed', 'body_hex', encode(b, 'hex'))::text) $$;
+
+-- EXPLAIN with the emulator's address (a random port) masked
+CREATE OR REPLACE FUNCTION emu.explain(query text, options text DEFAULT 'VERBOSE, COSTS OFF')
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || query LOOP
+    RETURN NEXT replace(line, current_setting('fu_test.emu'), '<emulator>');
+  END LOOP;
+END $$;
+-- pushdown proof of a query: what EXPLAIN (VERBOSE) says will be sent, the
+-- number of rows, and what the emulator received
+CREATE OR REPLACE FUNCTION emu.pushdown(query text)
+RETURNS TABLE (step text, detail text) LANGUAGE plpgsql AS $$
+DECLARE line text; n bigint := 0; r record;
+BEGIN
+  PERFORM emu.reset();
+  FOR line IN SELECT * FROM emu.explain(query) LOOP
+    line := btrim(line);
+    IF line ~ '^(Request|Request \([^)]*\)|Filter|Time window|Window|Metric queries|Note):' THEN
+      step := 'explain'; detail := line; RETURN NEXT;
+    END IF;
+  END LOOP;
+  FOR r IN EXECUTE query LOOP
+    n := n + 1;
+  END LOOP;
+  step := 'rows'; detail := n::text; RETURN NEXT;
+  -- concurrent requests arrive in any order
+  FOR line IN SELECT q.l FROM emu.requests() AS q(l) ORDER BY q.l LOOP
+    step := 'sent'; detail := line; RETURN NEXT;
+  END LOOP;
+END $$;
+-- run a statement, report its error with numbers that vary (ports, ms) masked
+CREATE OR REPLACE FUNCTION emu.try(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE msg text; det text; st text;
+BEGIN
+  EXECUTE query;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, st = RETURNED_SQLSTATE;
+  RETURN st || ': ' || msg || ' / ' ||
+         regexp_replace(replace(det, current_setting('fu_test.emu'), '<emulator>'),
+                        '[0-9]+ ms', 'N ms', 'g');
+END $$;
+-- two queries give the same rows, in both directions, and some
+CREATE OR REPLACE FUNCTION emu.same_rows(a text, b text)
+RETURNS TABLE (rows bigint, only_in_first bigint, only_in_second bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('SELECT (SELECT count(*) FROM (%s) x), '
+                 '(SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) d), '
+                 '(SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) d)', a, a, b, b, a)
+    INTO rows, only_in_first, only_in_second;
+  RETURN NEXT;
+END $$;
+
+SELECT emu.reset();
+RESET client_min_messages;
+\o
+\set ECHO all

@@ -41,6 +41,7 @@ typedef struct AuthEntry
 	FuCredential *cred;			/* NULL: none yet */
 	MemoryContext cxt;			/* holds cred */
 	bool		invalid;		/* the server or mapping changed */
+	TimestampTz obtained;
 	uint32		server_hash;
 	uint32		mapping_hash;
 } AuthEntry;
@@ -115,15 +116,21 @@ choose(const FuAuth *auth)
 	return NULL;				/* keep compiler quiet */
 }
 
+/*
+ * Refresh when less than five minutes remain (or half the lifetime of
+ * credentials that live less than ten minutes)
+ */
 static bool
 usable(AuthEntry *e)
 {
+	TimestampTz margin;
+
 	if (e->cred == NULL || e->invalid)
 		return false;
 	if (e->cred->expires == DT_NOEND)
 		return true;
-	/* refresh when less than five minutes remain */
-	return GetCurrentTimestamp() + REFRESH_MARGIN_USECS < e->cred->expires;
+	margin = Min(REFRESH_MARGIN_USECS, (e->cred->expires - e->obtained) / 2);
+	return GetCurrentTimestamp() + margin < e->cred->expires;
 }
 
 /*
@@ -144,6 +151,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	MemoryContext cxt;
 	MemoryContext work;
 	MemoryContext old;
+	TimestampTz obtained;
 
 	if (auth_cache == NULL)
 		auth_init();
@@ -184,6 +192,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	work = AllocSetContextCreate(CurrentMemoryContext, "finops_usage auth work",
 								 ALLOCSET_DEFAULT_SIZES);
 	auth.cxt = cxt;
+	obtained = GetCurrentTimestamp();
 	cred = MemoryContextAllocZero(cxt, sizeof(FuCredential));
 	cred->method = cp->name;
 	cred->expires = DT_NOEND;
@@ -203,6 +212,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	MemoryContextSetParent(cxt, auth_cxt);
 	e->cxt = cxt;
 	e->cred = cred;
+	e->obtained = obtained;
 	e->invalid = false;
 	e->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
 										   ObjectIdGetDatum(server->serverid));

@@ -52,8 +52,10 @@ extern bool fu_mapping_allows_server_credentials(UserMapping *user);
 extern FuQual *fu_recognise_qual(RestrictInfo *rinfo, RelOptInfo *baserel,
 								 const int *attr_to_col, Relids outer);
 extern void fu_decide_pushdown(const FuSource *src, FuQual *q);
-extern void fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
-						  bool allow_params);
+extern void fu_bind_quals(const FuSource *src, List *quals, List *exprstates,
+						  ExprContext *econtext, bool allow_params);
+extern bool fu_quals_unchanged(const FuSource *src, List *quals,
+							   List *exprstates, ExprContext *econtext);
 extern void fu_check_closed_values(FuScan *scan);
 extern bool fu_qual_matches_nothing(FuQual *q);
 

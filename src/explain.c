@@ -42,7 +42,7 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							es);
 	if (scan->unbound)
 		ExplainPropertyText("Note",
-							"some values come from parameters bound when the scan starts; the request is shown without them",
+							"some values come from parameters bound when the scan starts: the request is shown without them, or with ? for a text value",
 							es);
 	if (scan->source->explain)
 		scan->source->explain(scan, es);

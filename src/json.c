@@ -49,9 +49,16 @@ fu_json_get_strings(const char *text, size_t len, const char *const *keys,
 			 k = strtok_r(NULL, "|", &save))
 		{
 			json_t	   *v = json_object_get(root, k);
+			char		num[64];
 
 			if (json_is_string(v))
 				found[i] = strdup(json_string_value(v));
+			else if (json_is_integer(v))
+			{
+				snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+						 json_integer_value(v));
+				found[i] = strdup(num);
+			}
 		}
 		free(alts);
 	}

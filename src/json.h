@@ -13,10 +13,10 @@
 #define FU_JSON_H
 
 /*
- * Look up string members of a top-level object.  For each key in keys (a
- * NULL-terminated list of alternatives separated by '|', e.g.
- * "message|Message"), store a palloc'd copy or NULL in values.  Returns
- * false if the text is not a JSON object.
+ * Look up string (or integer) members of a top-level object.  For each key
+ * in keys (a NULL-terminated list of alternatives separated by '|', e.g.
+ * "message|Message"), store a palloc'd copy of its text or NULL in values.
+ * Returns false if the text is not a JSON object.
  */
 extern bool fu_json_get_strings(const char *text, size_t len,
 								const char *const *keys, char **values);

@@ -34,6 +34,7 @@ typedef struct FuPathPlan
 	List	   *quals;			/* FuQual *, pushdown decided */
 	List	   *source_plan;	/* the source's plan output */
 	Bitmapset  *needed;
+	double		fetched;		/* rows one scan fetches */
 	double		rows;			/* per scan, after local filters */
 	int			calls;
 	FuPlanInfo *refusal;		/* non-NULL: the source refused */
@@ -212,6 +213,7 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 	pi->calls = 1;
 	pp->source_plan = fpinfo->source->plan(pi);
 	pp->calls = pi->calls;
+	pp->fetched = pi->rows;
 	if (pi->refusal_message)
 		pp->refusal = pi;
 
@@ -385,13 +387,18 @@ add_path_for(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 {
 	FuPathPlan *pp = (FuPathPlan *) list_nth(fpinfo->paths, index);
 
-	/* an API call costs far more than a local page read */
-	Cost		startup = 1000.0 * pp->calls;
+	/*
+	 * An API call costs far more than a local page read: its latency, and
+	 * its price (one unit per 0.00001 USD).
+	 */
+	Cost		startup = pp->calls *
+		(100.0 + 100000.0 * fpinfo->source->call_price);
 	Cost		total;
 
 	if (pp->refusal)
 		startup += disable_cost;
-	total = startup + pp->rows * cpu_tuple_cost * 10;
+	/* every row fetched is parsed, whatever the local filters keep */
+	total = startup + pp->fetched * cpu_tuple_cost * 10;
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, pp->rows,
 									 startup, total, NIL, required_outer,

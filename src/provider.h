@@ -112,6 +112,7 @@ typedef struct FuQual
 
 	/* bound when the scan starts */
 	bool		known;			/* value could be computed */
+	bool		placeholder;	/* EXPLAIN: an open text value shown as "?" */
 	bool		isnull;			/* scalar value is NULL, or array is NULL */
 	Datum		value;			/* scalar value */
 	int			nelems;			/* IN / NOT IN elements */
@@ -221,6 +222,8 @@ typedef struct FuRequest
 
 	/* ---- the engine's ---- */
 	char	   *url;			/* assembled URL (NULL: not yet) */
+	char	   *first_url;		/* before paging changed it, for EXPLAIN */
+	char	   *first_method;
 	FuNextPage	next;			/* what the last page asked for */
 	int			next_delay_ms;	/* before the next attempt (polling) */
 	char	   *last_token;		/* a repeated token is a loop */

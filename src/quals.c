@@ -250,8 +250,8 @@ unavailable_param_walker(Node *node, void *context)
  * (allow_params false) values that depend on parameters stay unknown.
  */
 void
-fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
-			  bool allow_params)
+fu_bind_quals(const FuSource *src, List *quals, List *exprstates,
+			  ExprContext *econtext, bool allow_params)
 {
 	ListCell   *lq,
 			   *le;
@@ -264,9 +264,24 @@ fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 		bool		isnull;
 
 		q->known = false;
+		q->placeholder = false;
 		if (!allow_params &&
 			unavailable_param_walker((Node *) es->expr, econtext))
+		{
+			/*
+			 * EXPLAIN shows an open text value as "?", so that the request
+			 * has the shape it will have (a join's key in its filter).
+			 */
+			if (q->op == FU_OP_EQ && q->valtype == TEXTOID &&
+				src->columns[q->col].values == NULL)
+			{
+				q->known = true;
+				q->placeholder = true;
+				q->isnull = false;
+				q->value = CStringGetTextDatum("?");
+			}
 			continue;
+		}
 		d = ExecEvalExpr(es, econtext, &isnull);
 		q->known = true;
 		q->isnull = isnull;
@@ -293,6 +308,61 @@ fu_bind_quals(List *quals, List *exprstates, ExprContext *econtext,
 			q->value = datumCopy(d, typbyval, typlen);
 		}
 	}
+}
+
+static bool
+same_value(Oid type, bool isnull_a, Datum a, bool isnull_b, Datum b)
+{
+	int16		typlen;
+	bool		typbyval;
+
+	if (isnull_a || isnull_b)
+		return isnull_a == isnull_b;
+	get_typlenbyval(type, &typlen, &typbyval);
+	return datumIsEqual(a, b, typbyval, typlen);
+}
+
+/*
+ * Would binding the quals again give the values they have?  A nested loop
+ * marks its parameters changed for every outer row, even when the values
+ * repeat; then nothing needs fetching again.
+ */
+bool
+fu_quals_unchanged(const FuSource *src, List *quals, List *exprstates,
+				   ExprContext *econtext)
+{
+	List	   *fresh = NIL;
+	ListCell   *la,
+			   *lb;
+
+	foreach(la, quals)
+	{
+		FuQual	   *copy = palloc(sizeof(FuQual));
+
+		*copy = *(FuQual *) lfirst(la);
+		fresh = lappend(fresh, copy);
+	}
+	fu_bind_quals(src, fresh, exprstates, econtext, true);
+	forboth(la, quals, lb, fresh)
+	{
+		FuQual	   *a = (FuQual *) lfirst(la);
+		FuQual	   *b = (FuQual *) lfirst(lb);
+
+		if (!a->known || a->placeholder || a->isnull != b->isnull ||
+			a->nelems != b->nelems)
+			return false;
+		if (a->op != FU_OP_IN && a->op != FU_OP_NOT_IN)
+		{
+			if (!same_value(a->valtype, a->isnull, a->value, b->isnull, b->value))
+				return false;
+			continue;
+		}
+		for (int i = 0; i < a->nelems; i++)
+			if (!same_value(a->valtype, a->elemnulls[i], a->elems[i],
+							b->elemnulls[i], b->elems[i]))
+				return false;
+	}
+	return true;
 }
 
 /* The text value of a qual as a C string in UTF-8, as requests carry it */
@@ -382,7 +452,7 @@ fu_check_closed_values(FuScan *scan)
 		const FuColumn *c = &scan->source->columns[q->col];
 		ListCell   *lv;
 
-		if (c->values == NULL || !q->known || q->isnull ||
+		if (c->values == NULL || !q->known || q->isnull || q->placeholder ||
 			q->valtype != TEXTOID)
 			continue;
 		foreach(lv, fu_qual_strings(q))

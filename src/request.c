@@ -192,7 +192,9 @@ fu_request_explain(FuRequest *req)
 		body = psprintf("%.*s... (%d bytes)",
 						pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
 						body, len);
-	return psprintf("%s %s%s%s", req->method, fu_request_url(req),
+	return psprintf("%s %s%s%s",
+					req->first_method ? req->first_method : req->method,
+					req->first_url ? req->first_url : fu_request_url(req),
 					*body ? " " : "", body);
 }
 
@@ -239,6 +241,14 @@ set_next(FuRequest *req, const char *method, const char *url,
 	char	   *b = body ? pnstrdup(body, body_len) : NULL;
 	char	   *t = token ? pstrdup(token) : NULL;
 
+	/* EXPLAIN shows the request as it started */
+	if (req->first_url == NULL)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(req);
+
+		req->first_url = MemoryContextStrdup(cxt, fu_request_url(req));
+		req->first_method = MemoryContextStrdup(cxt, req->method);
+	}
 	MemoryContextReset(req->next_cxt);
 	req->method = MemoryContextStrdup(req->next_cxt, m);
 	req->url = MemoryContextStrdup(req->next_cxt, u);
@@ -358,7 +368,7 @@ check_same_origin(FuRequest *req, const char *url, const char *what)
 		strpbrk(url, "\r\n \t") != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("%s gave a %s on another server", req->label, what),
+				 errmsg("%s gave a %s pointing to another server", req->label, what),
 				 errdetail("The request went to %s; the response names %s.", mine,
 						   fu_api_text(pnstrdup(url, Min(strlen(url), 200)))),
 				 errhint("Links are followed only to the scheme, host and port of the request.")));

@@ -124,11 +124,16 @@ fu_build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 	MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
 	ListCell   *lc;
 
-	fu_bind_quals(scan->quals, fss->exprstates, econtext, !display);
+	fu_bind_quals(scan->source, scan->quals, fss->exprstates, econtext,
+				  !display);
 	scan->unbound = false;
 	foreach(lc, scan->quals)
-		if (!((FuQual *) lfirst(lc))->known)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (!q->known || q->placeholder)
 			scan->unbound = true;
+	}
 	scan->requests = NIL;
 	scan->est_calls = 0;
 	scan->pstate = NULL;
@@ -478,6 +483,16 @@ fuReScanForeignScan(ForeignScanState *node)
 
 	if (!fss->built)
 		return;
+	/* a nested loop's parameters are "changed" even when a value repeats */
+	if (!same)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fss->row_cxt);
+
+		same = fu_quals_unchanged(fss->scan.source, fss->scan.quals,
+								  fss->exprstates, node->ss.ps.ps_ExprContext);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(fss->row_cxt);
+	}
 	if (same && fss->store != NULL)
 	{
 		/* same parameters: replay the stored rows; fetch more only if asked */

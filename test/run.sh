@@ -12,6 +12,10 @@ cd "$FU_ROOT"
 
 fu_ensure_packages
 fu_build || exit 1
+# the provider the engine tests use (test/engine/fu_test_provider.c)
+fu_log "building and installing the engine's test provider"
+make -C "$FU_ROOT/test/engine" -s PG_CONFIG="$FU_PG_CONFIG" >/dev/null || exit 1
+fu_sudo make -C "$FU_ROOT/test/engine" -s PG_CONFIG="$FU_PG_CONFIG" install >/dev/null || exit 1
 
 passed=0
 failed=0

@@ -37,3 +37,26 @@ SELECT * FROM aws_cost_forecast WHERE period_end <= '2026-06-15'$$);
 SELECT * FROM aws_cost_forecast WHERE granularity = 'HOURLY';
 SELECT * FROM aws_cost_forecast WHERE metric = 'unblended';
 SELECT * FROM aws_cost_forecast WHERE prediction_interval = 10;
+
+-- a forecast row is the forecast for its filter: an IN list sends one
+-- filtered request per value (per combination, across columns), each row
+-- carrying its values
+SELECT emu.reset();
+SELECT service, linked_account, count(*) AS days, min(period_start), max(period_end)
+FROM aws_cost_forecast
+WHERE service IN ('AWS Lambda', 'Amazon DynamoDB') AND linked_account IN ('111111111111', '333333333333')
+  AND period_start < '2026-06-18'
+GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT line FROM emu.requests() AS line ORDER BY 1;
+-- each is the forecast of that value alone
+SELECT * FROM emu.same_rows($$
+SELECT period_start, mean_value FROM aws_cost_forecast
+WHERE service IN ('AWS Lambda', 'Amazon DynamoDB') AND period_start < '2026-06-18' AND service = 'AWS Lambda'$$, $$
+SELECT period_start, mean_value FROM aws_cost_forecast
+WHERE service = 'AWS Lambda' AND period_start < '2026-06-18'$$);
+-- without a filter the rows are the total, with the filter columns NULL
+SELECT count(*) AS days, count(service) AS with_service FROM aws_cost_forecast WHERE period_start < '2026-06-18';
+-- values the quals exclude send nothing
+SELECT emu.reset();
+SELECT count(*) FROM aws_cost_forecast WHERE service IN ('AWS Lambda') AND service = 'Amazon DynamoDB';
+SELECT count(*) AS requests FROM emu.requests();

@@ -100,22 +100,46 @@ SELECT * FROM aws_metrics WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2
 -- ===================================================================
 -- values equal the generator's
 -- ===================================================================
-SELECT count(*) AS points,
-       count(*) FILTER (WHERE e.value IS NULL) AS missing_in_generator
-FROM aws_metrics m LEFT JOIN emu.expect_metric('us-east-1', 'AWS/EC2', 'NetworkIn',
-        'dim.InstanceId=i-0a1b2c3d4e5f60007', 'Sum', 300,
-        '2026-06-13 00:00+00', '2026-06-14 00:00+00') e ON e.ts = m.ts AND e.value = m.value
+SELECT * FROM emu.same_rows($$
+SELECT ts, value FROM aws_metrics
 WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60007' AND metric_name = 'NetworkIn'
-  AND statistic = 'Sum' AND period = 300 AND m.ts >= '2026-06-13 00:00+00' AND m.ts < '2026-06-14 00:00+00';
-SELECT count(*) AS expected_points_not_returned
-FROM emu.expect_metric('us-east-1', 'AWS/RDS', 'DatabaseConnections',
-        'dim.DBInstanceIdentifier=northwind-prod-db', 'p99', 3600,
-        '2026-06-01 00:00+00', '2026-06-08 00:00+00') e
-WHERE NOT EXISTS (SELECT 1 FROM aws_metrics m
-                  WHERE resource_type = 'rds' AND resource_id = 'northwind-prod-db'
-                    AND metric_name = 'DatabaseConnections' AND statistic = 'p99' AND period = 3600
-                    AND ts >= '2026-06-01 00:00+00' AND ts < '2026-06-08 00:00+00'
-                    AND m.ts = e.ts AND m.value = e.value);
+  AND statistic = 'Sum' AND period = 300 AND ts >= '2026-06-13 00:00+00' AND ts < '2026-06-14 00:00+00'$$, $$
+SELECT * FROM emu.expect_metric('us-east-1', 'AWS/EC2', 'NetworkIn', 'dim.InstanceId=i-0a1b2c3d4e5f60007',
+                                'Sum', 300, '2026-06-13 00:00+00', '2026-06-14 00:00+00')$$);
+SELECT * FROM emu.same_rows($$
+SELECT ts, value FROM aws_metrics
+WHERE resource_type = 'rds' AND resource_id = 'northwind-prod-db' AND metric_name = 'DatabaseConnections'
+  AND statistic = 'p99' AND period = 3600 AND ts >= '2026-06-01 00:00+00' AND ts < '2026-06-08 00:00+00'$$, $$
+SELECT * FROM emu.expect_metric('us-east-1', 'AWS/RDS', 'DatabaseConnections',
+                                'dim.DBInstanceIdentifier=northwind-prod-db', 'p99', 3600,
+                                '2026-06-01 00:00+00', '2026-06-08 00:00+00')$$);
+
+-- ===================================================================
+-- a period longer than a day: whole buckets inside the window, counted
+-- from Monday 1970-01-05 (weeks start on Mondays), each value over
+-- exactly its bucket
+-- ===================================================================
+SELECT emu.reset();
+CREATE TEMP TABLE weekly AS
+  SELECT ts, value FROM aws_metrics
+  WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001' AND metric_name = 'CPUUtilization'
+    AND period = 604800 AND ts >= '2026-05-01 00:00+00' AND ts < '2026-06-01 00:00+00';
+SELECT ts, to_char(ts, 'Dy') AS day, round(value::numeric, 6) AS value FROM weekly ORDER BY ts;
+SELECT line FROM emu.requests() AS line;
+-- each value is the generator's for exactly its week
+SELECT w.ts, e.value = w.value AS equal
+FROM weekly w
+LEFT JOIN LATERAL emu.expect_metric('us-east-1', 'AWS/EC2', 'CPUUtilization', 'dim.InstanceId=i-0a1b2c3d4e5f60001',
+                                    'Average', 604800, w.ts, w.ts + interval '7 days') e ON e.ts = w.ts
+ORDER BY 1;
+-- two days: no bucket cut at the end of the window
+SELECT ts, round(value::numeric, 6) AS value,
+       value = (SELECT e.value FROM emu.expect_metric('us-east-1', 'AWS/EC2', 'CPUUtilization',
+                  'dim.InstanceId=i-0a1b2c3d4e5f60001', 'Average', 172800, m.ts, m.ts + interval '2 days') e) AS equal
+FROM aws_metrics m
+WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001' AND metric_name = 'CPUUtilization'
+  AND period = 172800 AND ts >= '2026-05-01 00:00+00' AND ts < '2026-05-10 00:00+00'
+ORDER BY ts;
 
 -- ===================================================================
 -- batching: 1,200 metric queries take 3 GetMetricData calls

@@ -10,6 +10,12 @@ SELECT emu.fault('{"kind": "throttle", "count": 2}');
 SELECT count(*) FROM aws_cost WHERE period_start = '2026-05-01';
 SELECT * FROM emu.requests();
 
+-- HTTP 429 is a throttle whatever the body says
+SELECT emu.reset();
+SELECT emu.fault('{"kind": "error", "status": 429, "code": "TooManyRequests", "message": "slow down", "count": 2}');
+SELECT count(*) FROM aws_cost WHERE period_start = '2026-05-01';
+SELECT * FROM emu.requests();
+
 -- 5xx are transient
 SELECT emu.reset();
 SELECT emu.fault('{"kind": "http503", "count": 1}');

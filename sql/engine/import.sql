@@ -11,6 +11,12 @@ IMPORT FOREIGN SCHEMA aws EXCEPT (aws_cost) FROM SERVER aws_emu INTO imp2;
 \det imp2.*
 \d imp2.aws_cost_by_account
 IMPORT FOREIGN SCHEMA gcp FROM SERVER aws_emu INTO imp2;
+-- a provider this build does not have is refused where it is named, not
+-- accepted to create nothing later
+CREATE SERVER gcp_emu FOREIGN DATA WRAPPER finops_usage OPTIONS (provider 'gcp');
+-- LIMIT TO and EXCEPT name tables of the provider
+IMPORT FOREIGN SCHEMA aws LIMIT TO (aws_costs) FROM SERVER aws_emu INTO imp2;
+IMPORT FOREIGN SCHEMA aws EXCEPT (aws_metric) FROM SERVER aws_emu INTO imp2;
 IMPORT FOREIGN SCHEMA aws FROM SERVER aws_emu INTO imp2 OPTIONS (import_default 'true');
 DROP SCHEMA imp1 CASCADE;
 DROP SCHEMA imp2 CASCADE;

@@ -161,17 +161,16 @@ metrics_plan(FuPlanInfo *pi)
 					   "Add for example WHERE resource_type = 'ec2', or WHERE namespace = 'AWS/Lambda'.");
 
 	/*
-	 * A day of 5-minute points for a few dozen series; a resource named by
-	 * "=" (a join) has a few metrics, and needs no discovery.
+	 * A day of 5-minute points per series: a few metrics of one resource
+	 * named by "=" (a join's key), which needs no discovery; or of the
+	 * dozens of resources ListMetrics finds first.
 	 */
+	pi->rows = 288 * (fu_find_qual(pi->quals, COL_METRIC_NAME, FU_OP_EQ) ? 1 : 5);
 	if (fu_find_qual(pi->quals, COL_RESOURCE_ID, FU_OP_EQ))
-	{
-		pi->rows = 288 * 5;
 		pi->calls = 1;
-	}
 	else
 	{
-		pi->rows = 288 * 50;
+		pi->rows *= fu_find_qual(pi->quals, COL_RESOURCE_ID, FU_OP_IN) ? 10 : 50;
 		pi->calls = 2;
 	}
 	return NIL;

@@ -47,6 +47,13 @@ class State:
         self.verbose = verbose
         self.generation = 0             # number of resets: seeds the STS credentials
         self.credentials = _Credentials(self)
+        # Credentials and tokens the emulator issued outlive a reset, as they
+        # would outlive anything at a real provider: a client's cache of them
+        # stays valid until they expire (or /_emulator/{sts,test}/expire).
+        self.sts_issued = {}            # access key id -> credentials issued by AssumeRole
+        self.sts_seq = 0
+        self.test_tokens = {}           # engine test service: bearer token -> expiry (epoch seconds)
+        self.test_token_seq = 0
         self.reset()
 
     # -- configuration ---------------------------------------------------------
@@ -63,10 +70,6 @@ class State:
             self.by_service = {}
             self.bench = None           # bench.Bench while bench mode is on
             self.generation += 1
-            self.sts_issued = {}        # access key id -> credentials issued by AssumeRole
-            self.sts_seq = 0
-            self.test_tokens = {}       # engine test service: bearer token -> expiry (epoch seconds)
-            self.test_token_seq = 0
             self.test_jobs = {}         # job id -> {"total", "size", "polls", "gets"}
             self.test_job_seq = 0
 

@@ -9,8 +9,9 @@ semantics in the way.  See README.md "Engine test service".
     GET  /_test/items?total=T&size=P&link=same|host|port|scheme[&page=N]  next links
     POST /_test/jobs {"total","size","polls"}; GET /_test/jobs/<id>[?pageToken=K]  (TestJobs)
 
-State (tokens, jobs, their counters) lives in control.State under its lock and
-is forgotten by /_emulator/reset.  Tokens expire in real time.  Everything
+State (tokens, jobs, their counters) lives in control.State under its lock;
+/_emulator/reset forgets the jobs, not the tokens (they expire, or
+/_emulator/test/expire expires them).  Tokens expire in real time.  Everything
 else is a pure function of the request and those counters.
 """
 

@@ -447,6 +447,20 @@ extern void fu_narrow_window(FuQual *q, bool end_column, bool monthly,
 extern double fu_qual_epoch(FuQual *q);
 extern TimestampTz fu_epoch_timestamptz(double epoch);
 
+/*
+ * Room for element n of an array of a page that doubles as it grows (in
+ * the current memory context): the array, moved if need be.
+ */
+static inline void *
+fu_grow(void *array, int n, int *max, Size elem_size)
+{
+	if (n < *max)
+		return array;
+	*max = *max ? *max * 2 : 64;
+	return array ? repalloc(array, elem_size * *max) :
+		palloc(elem_size * *max);
+}
+
 /* values.c */
 extern Datum fu_text_datum(const char *s);
 extern Datum fu_numeric_datum(const char *s, const char *column);

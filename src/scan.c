@@ -316,13 +316,13 @@ fetch_page(FuScanState *fss)
 		fu_http_release(&fss->page_req->http);
 		fss->page_req = NULL;
 	}
-	MemoryContextReset(scan->page_cxt);
 	if (fss->keep && fss->next_kept < list_length(fss->kept))
 	{
 		KeptPage   *kp = (KeptPage *) list_nth(fss->kept, fss->next_kept++);
 		char	   *copy;
 
 		/* pages are parsed in place: parse a copy, the kept one stays */
+		MemoryContextReset(scan->page_cxt);
 		copy = MemoryContextAlloc(scan->page_cxt, kp->len + 1);
 		memcpy(copy, kp->body, kp->len + 1);
 		scan->replaying = true;
@@ -343,6 +343,13 @@ fetch_page(FuScanState *fss)
 	/* keep the page as it came: parsing works in place */
 	if (!req->discovery)
 		keep_page(fss, req, req->http.resp, req->http.resp_len);
+
+	/*
+	 * The previous page's rows go now, not before the response arrived:
+	 * freed first, their large blocks went back to the system and every
+	 * page faulted them in again (2.5 times slower).
+	 */
+	MemoryContextReset(scan->page_cxt);
 	req->next = FU_NEXT_NONE;
 	parse_page(scan, req, req->http.resp, req->http.resp_len);
 	/* the rows point into the response: it is released with the page */

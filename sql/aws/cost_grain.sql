@@ -6,12 +6,6 @@
 -- query-shaped grain.
 --
 \i test/sql/common.sql
-CREATE OR REPLACE FUNCTION emu.expect(query text)
-RETURNS TABLE (f1 text, f2 text, f3 text, f4 text, f5 text) LANGUAGE sql AS $$
-  SELECT split_part(l, E'\t', 1), split_part(l, E'\t', 2), split_part(l, E'\t', 3),
-         split_part(l, E'\t', 4), split_part(l, E'\t', 5)
-  FROM emu.call('/_emulator/expect/aws_cost?' || query) AS l
-$$;
 
 -- the generator's rows: a week by region (it leaves out zero amounts)
 CREATE TEMP TABLE exp_week AS

@@ -4,12 +4,6 @@
 --
 \i test/sql/common.sql
 
-CREATE OR REPLACE FUNCTION emu.expect(query text)
-RETURNS TABLE (f1 text, f2 text, f3 text, f4 text, f5 text) LANGUAGE sql AS $$
-  SELECT split_part(l, E'\t', 1), split_part(l, E'\t', 2), split_part(l, E'\t', 3),
-         split_part(l, E'\t', 4), split_part(l, E'\t', 5)
-  FROM emu.call('/_emulator/expect/aws_cost?' || query) AS l
-$$;
 
 -- totals by service over a quarter (daily data summed by PostgreSQL)
 CREATE TEMP TABLE exp_service AS

@@ -568,12 +568,7 @@ new_row(CeState *st)
 {
 	CeRow	   *r;
 
-	if (st->nrows == st->maxrows)
-	{
-		st->maxrows = st->maxrows ? st->maxrows * 2 : 256;
-		st->rows = st->rows ? repalloc(st->rows, sizeof(CeRow) * st->maxrows) :
-			palloc(sizeof(CeRow) * st->maxrows);
-	}
+	st->rows = fu_grow(st->rows, st->nrows, &st->maxrows, sizeof(CeRow));
 	r = &st->rows[st->nrows++];
 	memset(r, 0, sizeof(CeRow));
 	r->period = st->nperiods - 1;
@@ -589,13 +584,8 @@ ce_object_start(void *arg, FuJsonWalk *w)
 		return;
 	if (w->depth == 3)
 	{
-		if (st->nperiods == st->maxperiods)
-		{
-			st->maxperiods = st->maxperiods ? st->maxperiods * 2 : 64;
-			st->periods = st->periods ?
-				repalloc(st->periods, sizeof(CePeriod) * st->maxperiods) :
-				palloc(sizeof(CePeriod) * st->maxperiods);
-		}
+		st->periods = fu_grow(st->periods, st->nperiods, &st->maxperiods,
+							  sizeof(CePeriod));
 		memset(&st->periods[st->nperiods], 0, sizeof(CePeriod));
 		fu_ce_period_begin(&st->periods[st->nperiods].tp);
 		st->nperiods++;

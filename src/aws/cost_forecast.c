@@ -352,12 +352,7 @@ fc_object_start(void *arg, FuJsonWalk *w)
 
 	if (w->depth != 3 || !fu_walk_at(w, 1, F_ForecastResultsByTime))
 		return;
-	if (st->nrows == st->maxrows)
-	{
-		st->maxrows = st->maxrows ? st->maxrows * 2 : 64;
-		st->rows = st->rows ? repalloc(st->rows, sizeof(FcRow) * st->maxrows) :
-			palloc(sizeof(FcRow) * st->maxrows);
-	}
+	st->rows = fu_grow(st->rows, st->nrows, &st->maxrows, sizeof(FcRow));
 	r = &st->rows[st->nrows++];
 	memset(r, 0, sizeof(FcRow));
 	fu_ce_period_begin(&r->tp);

@@ -274,12 +274,7 @@ items_scalar(void *arg, FuJsonWalk *w, char *token, FuJsonToken type)
 	{
 		if (type != FU_JSON_NUMBER)
 			fu_walk_malformed(w, "An item's n is not a number.");
-		if (st->nitems == st->maxitems)
-		{
-			st->maxitems = st->maxitems ? st->maxitems * 2 : 16;
-			st->items = st->items ? repalloc(st->items, sizeof(int) * st->maxitems) :
-				palloc(sizeof(int) * st->maxitems);
-		}
+		st->items = fu_grow(st->items, st->nitems, &st->maxitems, sizeof(int));
 		st->items[st->nitems++] = atoi(token);
 	}
 }

@@ -66,6 +66,13 @@ CREATE OR REPLACE FUNCTION emu.body(b text) RETURNS void LANGUAGE sql AS
 CREATE OR REPLACE FUNCTION emu.body_hex(b bytea) RETURNS void LANGUAGE sql AS
   $$ SELECT emu.fault(json_build_object('kind', 'malformed', 'body_hex', encode(b, 'hex'))::text) $$;
 
+-- the generator's own Cost Explorer results (not through the API code)
+CREATE OR REPLACE FUNCTION emu.expect(query text)
+RETURNS TABLE (f1 text, f2 text, f3 text, f4 text, f5 text) LANGUAGE sql AS $$
+  SELECT split_part(l, E'\t', 1), split_part(l, E'\t', 2), split_part(l, E'\t', 3),
+         split_part(l, E'\t', 4), split_part(l, E'\t', 5)
+  FROM emu.call('/_emulator/expect/aws_cost?' || query) AS l
+$$;
 -- EXPLAIN with the emulator's address (a random port) masked
 CREATE OR REPLACE FUNCTION emu.explain(query text, options text DEFAULT 'VERBOSE, COSTS OFF')
 RETURNS SETOF text LANGUAGE plpgsql AS $$

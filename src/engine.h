@@ -103,7 +103,6 @@ extern FuRequest *fu_request_create(MemoryContext cxt, FuScan *scan,
 									const FuProvider *provider,
 									const char *label, const char *method,
 									const char *base_url, const char *path);
-extern bool fu_request_has_next(FuRequest *req);
 extern char *fu_request_explain(FuRequest *req);
 
 /* auth.c */

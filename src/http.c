@@ -72,8 +72,6 @@ struct FuHttpBatch
 };
 
 static CURLM *fu_multi = NULL;
-static int	fu_in_flight = 0;
-static FuHttpStats fu_stats;
 
 void
 fu_http_init(void)
@@ -82,12 +80,6 @@ fu_http_init(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not initialize libcurl")));
-}
-
-FuHttpStats *
-fu_http_stats(void)
-{
-	return &fu_stats;
 }
 
 static CURLM *
@@ -114,10 +106,7 @@ transfer_cleanup(Transfer *t)
 		curl_easy_cleanup(t->easy);
 		t->easy = NULL;
 		if (t->state == XFER_RUNNING)
-		{
-			fu_in_flight--;
 			t->batch->running--;
-		}
 	}
 	if (t->slist)
 	{
@@ -426,12 +415,7 @@ transfer_start(Transfer *t)
 				 errmsg("could not start an HTTP transfer")));
 	t->state = XFER_RUNNING;
 	t->batch->running++;
-	fu_in_flight++;
-	fu_stats.max_in_flight = Max(fu_stats.max_in_flight, fu_in_flight);
 	req->attempts++;
-	fu_stats.requests++;
-	if (req->attempts > 1)
-		fu_stats.retries++;
 }
 
 /*
@@ -519,7 +503,6 @@ transfer_finish(Transfer *t, CURLcode rc)
 	{
 		FuHttpRetry verdict;
 
-		fu_stats.bytes += t->len;
 		if (t->buf == NULL)
 			t->buf = callback_alloc(t, 1);
 		if (t->buf == NULL)
@@ -549,7 +532,6 @@ transfer_finish(Transfer *t, CURLcode rc)
 			if (verdict == FU_HTTP_RETRY_THROTTLED)
 			{
 				req->throttles++;
-				fu_stats.throttles++;
 			}
 			retry = (verdict != FU_HTTP_DONE);
 		}

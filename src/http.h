@@ -81,16 +81,6 @@ struct FuHttpRequest
 
 typedef struct FuHttpBatch FuHttpBatch;
 
-/* What this backend sent, for EXPLAIN ANALYZE and the benchmarks */
-typedef struct FuHttpStats
-{
-	int64		requests;
-	int64		bytes;
-	int64		retries;
-	int64		throttles;
-	int			max_in_flight;
-} FuHttpStats;
-
 extern void fu_http_init(void);
 extern FuHttpBatch *fu_http_batch_create(MemoryContext cxt,
 										 const FuHttpSettings *settings);
@@ -99,6 +89,5 @@ extern void fu_http_batch_add(FuHttpBatch *batch, FuHttpRequest *req,
 extern FuHttpRequest *fu_http_batch_wait(FuHttpBatch *batch);
 extern void fu_http_release(FuHttpRequest *req);
 extern char *fu_http_header(FuHttpRequest *req, const char *name);
-extern FuHttpStats *fu_http_stats(void);
 
 #endif							/* FU_HTTP_H */

@@ -500,8 +500,6 @@ scan_array(Scanner *s)
 	check_list_shape(s, false);
 	if (s->walk.depth == 2 && s->walk.list && fu_walk_at(&s->walk, 1, s->walk.list_code))
 		s->walk.list_seen = true;
-	if (s->h->array_start)
-		s->h->array_start(s->state, &s->walk);
 	skip_ws(s);
 	if (s->p < s->end && *s->p == ']')
 		s->p++;

@@ -66,7 +66,6 @@ typedef struct FuJsonHandlers
 	const char *list;
 	void		(*object_start) (void *state, FuJsonWalk *w);
 	void		(*object_end) (void *state, FuJsonWalk *w);
-	void		(*array_start) (void *state, FuJsonWalk *w);
 	void		(*scalar) (void *state, FuJsonWalk *w, char *token,
 						   FuJsonToken type);
 } FuJsonHandlers;

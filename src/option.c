@@ -282,8 +282,8 @@ finops_usage_validator(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 					 errmsg("option \"provider\" is required for a finops_usage server"),
-					 errhint("Add OPTIONS (provider 'aws'); the providers of this build are %s.",
-							 fu_provider_list())));
+					 errhint("Add OPTIONS (provider '%s'); the providers of this build are %s.",
+							 fu_provider_at(0)->name, fu_provider_list())));
 		provider = fu_find_provider(name);
 		if (provider == NULL)
 			ereport(ERROR,

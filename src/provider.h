@@ -71,10 +71,10 @@ typedef enum FuPushdown
 
 /*
  * Column flags.  FU_COL_PER_VALUE: the rows exist for the values a query
- * asks for (a forecast per service); without a qual the column is NULL and
- * the rows are the total.  A join on such a column must therefore pass its
- * values in (a parameterized scan): reading the total and joining it could
- * only give nothing.
+ * asks for (a forecast per service, metrics per region or statistic);
+ * without a qual the column is NULL (the total) or its default.  A join on
+ * such a column must therefore pass its values in (a parameterized scan):
+ * reading the default rows and joining them would lose the others.
  */
 #define FU_COL_PER_VALUE	0x01
 

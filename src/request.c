@@ -409,12 +409,6 @@ fu_next_poll(FuRequest *req, const char *method, const char *url,
 	req->next_delay_ms = Max(delay_ms, 0);
 }
 
-bool
-fu_request_has_next(FuRequest *req)
-{
-	return req->next != FU_NEXT_NONE;
-}
-
 /* ---------- responses ---------- */
 
 char *

@@ -34,6 +34,23 @@ WHERE resource_id IN ('i-0a1b2c3d4e5f60001', 'i-0a1b2c3d4e5f60002')
   AND resource_type = 'ec2' AND metric_name = 'CPUUtilization' AND period = 300
   AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:15+00'$$);
 
+-- a join on region or statistic: rows exist only for the values a query
+-- asks for (without them, the server's regions and Average), so the
+-- values are passed in; reading the defaults and joining them would lose
+-- the others
+SELECT r.region, count(*) AS points
+FROM (VALUES ('us-west-2'), ('eu-west-1')) r(region)
+JOIN aws_metrics m ON m.region = r.region
+WHERE m.resource_type = 'lambda' AND m.metric_name = 'Invocations'
+  AND m.ts >= '2026-06-14 00:00+00' AND m.ts < '2026-06-14 00:05+00'
+GROUP BY 1 ORDER BY 1;
+SELECT s.stat, count(*) AS points, min(m.value) <= max(m.value) AS ordered
+FROM (VALUES ('Maximum'), ('p90')) s(stat)
+JOIN aws_metrics m ON m.statistic = s.stat
+WHERE m.resource_type = 'ec2' AND m.resource_id = 'i-0a1b2c3d4e5f60001' AND m.metric_name = 'CPUUtilization'
+  AND m.ts >= '2026-06-14 00:00+00' AND m.ts < '2026-06-14 00:05+00'
+GROUP BY 1 ORDER BY 1;
+
 -- an inventory table: the same, one call per resource it lists
 CREATE TEMP TABLE inventory AS
   SELECT r AS instance_id, 'team-' || (row_number() OVER ()) AS owner

@@ -63,7 +63,7 @@ static const char *const granularities[] = {"DAILY", "MONTHLY", NULL};
 static const FuColumn cost_columns[NUM_COLS] = {
 	{"period_start", DATEOID, FU_OPS_RANGE},
 	{"period_end", DATEOID, FU_OPS_RANGE},
-	{"granularity", TEXTOID, FU_OPS_SET_NEG, 0, granularities},
+	{"granularity", TEXTOID, FU_OPS_SET_NEG, FU_COL_PER_VALUE, granularities},
 	{"linked_account", TEXTOID, FU_OPS_SET_NEG},
 	{"service", TEXTOID, FU_OPS_SET_NEG},
 	{"region", TEXTOID, FU_OPS_SET_NEG},

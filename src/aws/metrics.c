@@ -31,15 +31,15 @@ static const char *const basic_statistics[] = {
 static bool extended_statistic(const char *s);
 
 static const FuColumn metrics_columns[NUM_COLS] = {
-	{"region", TEXTOID, FU_OPS_SET},
+	{"region", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE},
 	{"resource_type", TEXTOID, FU_OPS_SET, 0, type_names},
 	{"resource_id", TEXTOID, FU_OPS_SET},
 	{"namespace", TEXTOID, FU_OPS_SET},
 	{"metric_name", TEXTOID, FU_OPS_SET},
 	{"dimensions", JSONBOID, 0},
-	{"statistic", TEXTOID, FU_OPS_SET, 0, basic_statistics,
+	{"statistic", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE, basic_statistics,
 	extended_statistic, "an extended statistic such as p99, p99.9, tm90 or TM(10%:90%)"},
-	{"period", INT4OID, FU_OPS_SET},
+	{"period", INT4OID, FU_OPS_SET, FU_COL_PER_VALUE},
 	{"ts", TIMESTAMPTZOID, FU_OPS_RANGE},
 	{"value", FLOAT8OID, 0},
 	{"unit", TEXTOID, 0},
@@ -248,6 +248,7 @@ typedef struct MetricsQuals
 	bool		c_ids;
 	bool		c_stats;
 	bool		c_periods;
+	bool		region_placeholder;	/* EXPLAIN: a region bound later */
 } MetricsQuals;
 
 static void
@@ -266,6 +267,7 @@ read_quals(FuScan *scan, MState *st, MetricsQuals *mq)
 		{
 			case COL_REGION:
 				mq->regions = fu_intersect_strings(mq->regions, &mq->c_regions, fu_qual_strings(q));
+				mq->region_placeholder |= q->placeholder;
 				break;
 			case COL_RESOURCE_TYPE:
 				mq->types = fu_intersect_strings(mq->types, &mq->c_types, fu_qual_strings(q));
@@ -340,12 +342,12 @@ settings(FuScan *scan, MState *st, MetricsQuals *mq)
 }
 
 static Region *
-add_region(MState *st, const char *name)
+add_region(MState *st, const char *name, bool placeholder)
 {
 	Region	   *r = palloc0(sizeof(Region));
 
 	/* it becomes part of a host name: nothing but a region's characters */
-	if (!fu_valid_region(name))
+	if (!placeholder && !fu_valid_region(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid AWS region \"%s\"", name),
@@ -365,14 +367,14 @@ choose_regions(FuScan *scan, MState *st, MetricsQuals *mq)
 	if (mq->c_regions)
 	{
 		foreach(lc, mq->regions)
-			add_region(st, (char *) lfirst(lc));
+			add_region(st, (char *) lfirst(lc), mq->region_placeholder);
 		return;
 	}
 	if (regions)
 		foreach(lc, fu_split_list(regions))
-			add_region(st, (char *) lfirst(lc));
+			add_region(st, (char *) lfirst(lc), false);
 	if (st->regions == NIL)
-		add_region(st, fu_aws_region(scan->server));
+		add_region(st, fu_aws_region(scan->server), false);
 }
 
 /* The requests of one region: known series, or discovery first */

@@ -161,10 +161,10 @@ static const char *const styles[] = {
 };
 
 static const FuColumn item_columns[NUM_COLS] = {
-	{"style", TEXTOID, FU_OPS_EQ, 0, styles},
-	{"total", INT4OID, FU_OPS_EQ},
-	{"size", INT4OID, FU_OPS_EQ},
-	{"polls", INT4OID, FU_OPS_EQ},
+	{"style", TEXTOID, FU_OPS_EQ, FU_COL_PER_VALUE, styles},
+	{"total", INT4OID, FU_OPS_EQ, FU_COL_PER_VALUE},
+	{"size", INT4OID, FU_OPS_EQ, FU_COL_PER_VALUE},
+	{"polls", INT4OID, FU_OPS_EQ, FU_COL_PER_VALUE},
 	{"n", INT4OID, 0},
 	{"page", INT4OID, 0},
 };

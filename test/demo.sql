@@ -41,6 +41,15 @@ SELECT date_trunc('month', period_start)::date AS month, round(sum(mean_value), 
        round(sum(lower_bound), 2) AS low, round(sum(upper_bound), 2) AS high
 FROM aws_cost_forecast GROUP BY 1 ORDER BY 1;
 
+\echo '== Forecast of this month and the next for the three costliest services (one request each)'
+SELECT s.service, date_trunc('month', f.period_start)::date AS month, round(sum(f.mean_value), 2) AS forecast_usd
+FROM (SELECT service FROM aws_cost_by_service
+      WHERE period_start >= date_trunc('month', current_date - interval '1 month')::date
+        AND period_start < date_trunc('month', current_date)::date
+      GROUP BY service ORDER BY sum(unblended_cost) DESC LIMIT 3) s,
+     LATERAL (SELECT * FROM aws_cost_forecast f WHERE f.service = s.service) f
+GROUP BY 1, 2 ORDER BY 1, 2;
+
 \echo '== Idle EC2 instances: average CPU under 5 % over the last 24 hours, all regions'
 SELECT region, resource_id, round(avg(value)::numeric, 2) AS avg_cpu_percent,
        round(max(value)::numeric, 2) AS max_cpu_percent
@@ -54,6 +63,29 @@ FROM aws_metrics
 WHERE resource_type = 'lambda' AND metric_name = 'Invocations' AND statistic = 'Sum' AND period = 3600
   AND ts >= current_date - 1 AND ts < current_date
 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5;
+
+\echo '== CPU of an inventory of instances (their series only, no discovery)'
+SELECT i.owner, i.instance_id, round(avg(m.value)::numeric, 2) AS avg_cpu_percent
+FROM (VALUES ('checkout', 'i-0a1b2c3d4e5f60001'), ('search', 'i-0a1b2c3d4e5f60002'),
+             ('reports', 'i-0a1b2c3d4e5f60003')) i(owner, instance_id)
+JOIN aws_metrics m ON m.resource_id = i.instance_id
+WHERE m.region = 'us-east-1' AND m.resource_type = 'ec2' AND m.metric_name = 'CPUUtilization'
+  AND m.ts >= now() - interval '6 hours'
+GROUP BY 1, 2 ORDER BY 1;
+
+\echo '== The same cost read through an assumed role (STS AssumeRole, credentials cached)'
+CREATE SERVER aws_demo_role FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'aws', endpoint :'emu');
+CREATE USER MAPPING FOR CURRENT_USER SERVER aws_demo_role
+  OPTIONS (access_key_id 'AKIAFINOPSEMULATOR01',
+           secret_access_key 'emulator/Secret/Key/For/Tests+0123456789',
+           role_arn 'arn:aws:iam::111111111111:role/finops-reader');
+CREATE FOREIGN TABLE role_cost_by_service (period_start date, service text, unblended_cost numeric)
+  SERVER aws_demo_role OPTIONS (source 'aws_cost');
+SELECT service, round(sum(unblended_cost), 2) AS cost_usd
+FROM role_cost_by_service
+WHERE period_start >= current_date - 7 AND period_start < current_date
+GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
 
 \echo '== What the first query sent to Cost Explorer'
 EXPLAIN (VERBOSE, COSTS OFF)

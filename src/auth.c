@@ -49,6 +49,7 @@ typedef struct AuthEntry
 static HTAB *auth_cache = NULL;
 static MemoryContext auth_cxt = NULL;
 static List *retired = NIL;		/* contexts to free at transaction end */
+static uint64 invalidations = 0;	/* invalidation messages received */
 
 static void
 auth_xact_callback(XactEvent event, void *arg)
@@ -72,6 +73,7 @@ auth_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 	HASH_SEQ_STATUS scan;
 	AuthEntry  *e;
 
+	invalidations++;
 	hash_seq_init(&scan, auth_cache);
 	while ((e = (AuthEntry *) hash_seq_search(&scan)) != NULL)
 	{
@@ -134,13 +136,14 @@ usable(AuthEntry *e)
 }
 
 /*
- * The credentials of a server and user mapping for an audience; refresh
- * obtains new ones even if the cached ones look valid (the API said they
- * expired).
+ * The credentials of a server and user mapping for an audience.  When the
+ * API said that credentials (stale) expired, new ones are obtained, unless
+ * the cache already holds others (another request refreshed them).
  */
 const FuCredential *
 fu_auth_get(const FuProvider *provider, ForeignServer *server,
-			UserMapping *user, const char *audience, bool refresh)
+			UserMapping *user, const char *audience,
+			const FuCredential *stale)
 {
 	AuthKey		key;
 	AuthEntry  *e;
@@ -152,6 +155,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	MemoryContext work;
 	MemoryContext old;
 	TimestampTz obtained;
+	uint64		invalidations_before;
 
 	if (auth_cache == NULL)
 		auth_init();
@@ -170,7 +174,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 		e->cred = NULL;
 		e->cxt = NULL;
 	}
-	if (!refresh && usable(e))
+	if (usable(e) && (stale == NULL || e->cred != stale))
 		return e->cred;
 
 	/* the mapping's options were not checked against the provider yet */
@@ -193,6 +197,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 								 ALLOCSET_DEFAULT_SIZES);
 	auth.cxt = cxt;
 	obtained = GetCurrentTimestamp();
+	invalidations_before = invalidations;
 	cred = MemoryContextAllocZero(cxt, sizeof(FuCredential));
 	cred->method = cp->name;
 	cred->expires = DT_NOEND;
@@ -213,7 +218,8 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	e->cxt = cxt;
 	e->cred = cred;
 	e->obtained = obtained;
-	e->invalid = false;
+	/* a change that arrived meanwhile may postdate what was read */
+	e->invalid = (invalidations != invalidations_before);
 	e->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
 										   ObjectIdGetDatum(server->serverid));
 	e->mapping_hash = GetSysCacheHashValue1(USERMAPPINGOID,

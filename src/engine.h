@@ -66,7 +66,7 @@ extern bool fu_qual_matches_nothing(FuQual *q);
 enum FuScanPrivateIndex
 {
 	FuPrivSource,				/* String: source name */
-	FuPrivQuals,				/* List of [col, op, valtype, pushdown] */
+	FuPrivQuals,				/* List of [col, op, valtype, pushdown, join] */
 	FuPrivNeeded,				/* List of Integer: needed source columns */
 	FuPrivProvider				/* List: the source's plan */
 };
@@ -99,6 +99,7 @@ extern void fu_sender_init(FuSender *sender, const FuProvider *provider,
 						   MemoryContext cxt);
 extern void fu_send(FuSender *sender, FuRequest *req);
 extern FuRequest *fu_receive(FuSender *sender);
+extern void fu_request_errcontext(ErrorContextCallback *cb, FuRequest *req);
 extern FuRequest *fu_request_create(MemoryContext cxt, FuScan *scan,
 									const FuProvider *provider,
 									const char *label, const char *method,
@@ -108,7 +109,8 @@ extern char *fu_request_explain(FuRequest *req);
 /* auth.c */
 extern const FuCredential *fu_auth_get(const FuProvider *provider,
 									   ForeignServer *server, UserMapping *user,
-									   const char *audience, bool refresh);
+									   const char *audience,
+									   const FuCredential *stale);
 extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 							  UserMapping *user);
 

@@ -38,6 +38,7 @@ typedef enum TransferState
 {
 	XFER_QUEUED,				/* waiting for a slot or for its backoff */
 	XFER_RUNNING,
+	XFER_FINISHED,				/* curl is done with it; not looked at yet */
 	XFER_DONE					/* finished; handed out or about to be */
 } TransferState;
 
@@ -57,6 +58,8 @@ typedef struct Transfer
 	size_t		limit;
 	bool		too_big;
 	bool		oom;
+	CURLcode	result;			/* of the finished attempt */
+	long		status;
 	char		errbuf[CURL_ERROR_SIZE];
 } Transfer;
 
@@ -466,18 +469,17 @@ transient_failure(CURLcode rc)
 }
 
 static void
-transfer_finish(Transfer *t, CURLcode rc)
+transfer_finish(Transfer *t)
 {
 	FuHttpRequest *req = t->req;
 	FuHttpBatch *batch = t->batch;
+	CURLcode	rc = t->result;
 	bool		retry = false;
 	int			server_delay_ms = -1;
 
 	req->failed = false;
 	req->too_large = false;
-	req->status = 0;
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->status);
-	transfer_cleanup(t);
+	req->status = t->status;
 	t->state = XFER_DONE;
 
 	if (rc != CURLE_OK)
@@ -530,9 +532,7 @@ transfer_finish(Transfer *t, CURLcode rc)
 			else
 				verdict = FU_HTTP_DONE;
 			if (verdict == FU_HTTP_RETRY_THROTTLED)
-			{
 				req->throttles++;
-			}
 			retry = (verdict != FU_HTTP_DONE);
 		}
 	}
@@ -553,7 +553,11 @@ transfer_finish(Transfer *t, CURLcode rc)
 	}
 }
 
-/* Read completion messages; they may belong to another batch */
+/*
+ * Read completion messages.  They may belong to another batch: those are
+ * only recorded, their batch looks at them (its caller's callbacks run in
+ * its own wait, under its own error context).
+ */
 static void
 drain_messages(void)
 {
@@ -567,8 +571,28 @@ drain_messages(void)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
-		if (t != NULL && t->state == XFER_RUNNING)
-			transfer_finish(t, msg->data.result);
+		if (t == NULL || t->state != XFER_RUNNING)
+			continue;
+		t->result = msg->data.result;
+		t->status = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+		transfer_cleanup(t);
+		t->state = XFER_FINISHED;
+	}
+}
+
+/* Look at the finished transfers of this batch: retry, or hand out */
+static void
+finish_transfers(FuHttpBatch *batch)
+{
+	ListCell   *lc;
+
+	foreach(lc, batch->transfers)
+	{
+		Transfer   *t = (Transfer *) lfirst(lc);
+
+		if (t->state == XFER_FINISHED)
+			transfer_finish(t);
 	}
 }
 
@@ -621,6 +645,8 @@ fu_http_batch_wait(FuHttpBatch *batch)
 		int			still;
 		CURLMcode	mc;
 
+		/* another batch's wait may have finished some of ours */
+		finish_transfers(batch);
 		if (batch->done != NIL)
 		{
 			Transfer   *t = (Transfer *) linitial(batch->done);
@@ -640,6 +666,7 @@ fu_http_batch_wait(FuHttpBatch *batch)
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
 		drain_messages();
+		finish_transfers(batch);
 		if (batch->done != NIL)
 			continue;
 

@@ -26,7 +26,6 @@ walk_enter(FuJsonWalk *w, bool array)
 				 errmsg("malformed response from %s", w->api),
 				 errdetail("The document is nested more than %d levels deep.",
 						   FU_WALK_MAX_DEPTH - 1)));
-	w->fields[w->depth] = NULL;
 	w->codes[w->depth] = -1;
 	w->arrays[w->depth] = array;
 }
@@ -69,7 +68,6 @@ walk_field(FuJsonWalk *w, char *fname, size_t len)
 {
 	int			code = -1;
 
-	w->fields[w->depth] = fname;
 	if (len > 0)
 	{
 		int			h = name_hash(fname, len);
@@ -97,13 +95,20 @@ walk_field(FuJsonWalk *w, char *fname, size_t len)
 	w->codes[w->depth] = code;
 }
 
+/* A page of the API that is JSON but not of the shape expected */
 void
-fu_walk_malformed(FuJsonWalk *w, const char *detail)
+fu_json_malformed(const char *api, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-			 errmsg("malformed response from %s", w->api),
+			 errmsg("malformed response from %s", api),
 			 errdetail("%s", detail)));
+}
+
+void
+fu_walk_malformed(FuJsonWalk *w, const char *detail)
+{
+	fu_json_malformed(w->api, detail);
 }
 
 /* ---------- the page scanner ---------- */

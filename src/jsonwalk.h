@@ -36,7 +36,6 @@ typedef struct FuJsonWalk
 	int			list_code;
 	bool		list_seen;
 	int			depth;			/* 1 is the top-level container */
-	char	   *fields[FU_WALK_MAX_DEPTH];
 	int			codes[FU_WALK_MAX_DEPTH];	/* index in names, or -1 */
 	bool		arrays[FU_WALK_MAX_DEPTH];
 } FuJsonWalk;
@@ -52,6 +51,7 @@ fu_walk_at(const FuJsonWalk *w, int depth, int code)
 		w->codes[depth] == code;
 }
 
+extern void fu_json_malformed(const char *api, const char *detail) pg_attribute_noreturn();
 extern void fu_walk_malformed(FuJsonWalk *w, const char *detail) pg_attribute_noreturn();
 
 /* handlers of fu_parse_json_events; the walk is already at the new level */

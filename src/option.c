@@ -218,7 +218,7 @@ valid_names(const FuProvider *provider, Oid catalog, const char **names,
 	return n;
 }
 
-static void
+static void pg_attribute_noreturn()
 report_invalid_option(const char *name, Oid catalog,
 					  const FuProvider *provider)
 {

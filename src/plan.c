@@ -162,6 +162,64 @@ fu_plan_refuse(FuPlanInfo *pi, int sqlerrcode, const char *message,
 }
 
 /*
+ * The pushed qual a clause of baserel is, or NULL.  Its value may use the
+ * columns of the relations in outer; a join clause is pushed only as an
+ * equality (a key to pass in).
+ */
+static FuQual *
+pushed_qual(RestrictInfo *rinfo, RelOptInfo *baserel, FuRelInfo *fpinfo,
+			Relids outer, bool join)
+{
+	FuQual	   *q = fu_recognise_qual(rinfo, baserel, fpinfo->attr_to_col,
+									  outer);
+
+	if (q == NULL || (join && q->op != FU_OP_EQ))
+		return NULL;
+	fu_decide_pushdown(fpinfo->source, q);
+	return q->pushdown == FU_PUSH_NONE ? NULL : q;
+}
+
+/*
+ * A column whose rows exist per value asked for cannot be filtered locally
+ * with a condition the source does not push: it would keep the default
+ * rows or none.  (A pushed condition on it as well makes the others plain
+ * filters of those rows.)
+ */
+static void
+check_per_value_columns(FuRelInfo *fpinfo, List *quals, List *unpushed)
+{
+	ListCell   *lc;
+
+	foreach(lc, unpushed)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+		const FuColumn *c = &fpinfo->source->columns[q->col];
+		StringInfoData ops;
+		static const char *const names[] = {"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN"};
+		int			n = 0;
+		int			i = 0;
+
+		if (!(c->flags & FU_COL_PER_VALUE) || fu_has_qual_on(quals, q->col))
+			continue;
+		for (int op = 0; op < lengthof(names); op++)
+			if (c->pushable_ops & FU_OPMASK(op))
+				n++;
+		initStringInfo(&ops);
+		for (int op = 0; op < lengthof(names); op++)
+			if (c->pushable_ops & FU_OPMASK(op))
+				appendStringInfo(&ops, "%s%s", i++ == 0 ? "" :
+								 (i == n ? " or " : ", "), names[op]);
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"%s\" can compare %s only with %s, to a value of type %s",
+						get_rel_name(fpinfo->table->relid), c->name, ops.data,
+						format_type_be(c->type)),
+				 errdetail("Its rows exist only for the values of %s a query asks for: another condition could only keep the rows of the default or none.",
+						   c->name)));
+	}
+}
+
+/*
  * Plan a path whose quals are the base quals plus join_quals (recognised
  * join clauses of a parameterized path, pushdown decided) and whose other
  * join clauses other_joins are evaluated locally.
@@ -199,6 +257,7 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 	pp->needed = bms_union(columns_used(baserel->reltarget->exprs,
 										baserel->relid, fpinfo),
 						   columns_used(local_exprs, baserel->relid, fpinfo));
+	check_per_value_columns(fpinfo, pp->quals, unpushed);
 
 	pi->source = fpinfo->source;
 	pi->root = root;
@@ -208,7 +267,6 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 	pi->quals = pp->quals;
 	pi->needed = pp->needed;
 	pi->declared = fpinfo->declared;
-	pi->unpushed = unpushed;
 	pi->rows = 1000;
 	pi->calls = 1;
 	pp->source_plan = fpinfo->source->plan(pi);
@@ -249,12 +307,10 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	foreach(lc, baserel->baserestrictinfo)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-		FuQual	   *q = fu_recognise_qual(rinfo, baserel, fpinfo->attr_to_col,
-										  baserel->lateral_relids);
+		FuQual	   *q = pushed_qual(rinfo, baserel, fpinfo,
+									baserel->lateral_relids, false);
 
 		if (q)
-			fu_decide_pushdown(fpinfo->source, q);
-		if (q && q->pushdown != FU_PUSH_NONE)
 			fpinfo->base_quals = lappend(fpinfo->base_quals, q);
 		else
 			fpinfo->base_other = lappend(fpinfo->base_other, rinfo);
@@ -270,19 +326,13 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 static FuQual *
 join_qual(RestrictInfo *rinfo, RelOptInfo *baserel, FuRelInfo *fpinfo)
 {
-	Relids		outer;
-	FuQual	   *q;
-
 	if (!join_clause_is_movable_to(rinfo, baserel))
 		return NULL;
-	outer = bms_del_member(bms_union(rinfo->clause_relids,
-									 baserel->lateral_relids),
-						   baserel->relid);
-	q = fu_recognise_qual(rinfo, baserel, fpinfo->attr_to_col, outer);
-	if (q == NULL || q->op != FU_OP_EQ)
-		return NULL;
-	fu_decide_pushdown(fpinfo->source, q);
-	return q->pushdown == FU_PUSH_NONE ? NULL : q;
+	return pushed_qual(rinfo, baserel, fpinfo,
+					   bms_del_member(bms_union(rinfo->clause_relids,
+												baserel->lateral_relids),
+									  baserel->relid),
+					   true);
 }
 
 /* generate_implied_equalities_for_column: members that are our columns */
@@ -304,9 +354,12 @@ ec_member_matches(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 
 	if (state->current != NULL)
 		return equal(expr, state->current);
+	/* what was processed is remembered as the member is, relabeled or not */
+	if (list_member(state->already_used, expr))
+		return false;
 	while (IsA(expr, RelabelType))
 		expr = ((RelabelType *) expr)->arg;
-	if (!IsA(expr, Var) || list_member(state->already_used, expr))
+	if (!IsA(expr, Var))
 		return false;
 	var = (Var *) expr;
 	if (var->varno != rel->relid || var->varlevelsup != 0 || var->varattno <= 0)
@@ -490,50 +543,60 @@ fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	int			index = intVal(linitial(best_path->fdw_private));
 	FuPathPlan *pp = (FuPathPlan *) list_nth(fpinfo->paths, index);
 	List	   *local_exprs = NIL;
+	List	   *quals = NIL;
 	List	   *qual_list = NIL;
 	List	   *fdw_exprs = NIL;
 	List	   *needed = NIL;
+	Relids		outer;
 	ListCell   *lc;
 	int			i;
 
 	if (pp->refusal)
 		ereport(ERROR,
 				(errcode(pp->refusal->refusal_code),
-				 errmsg_internal("%s", pp->refusal->refusal_message),
+				 errmsg("%s", pp->refusal->refusal_message),
 				 pp->refusal->refusal_detail ?
-				 errdetail_internal("%s", pp->refusal->refusal_detail) : 0,
+				 errdetail("%s", pp->refusal->refusal_detail) : 0,
 				 pp->refusal->refusal_hint ?
 				 errhint("%s", pp->refusal->refusal_hint) : 0));
 
-	/* quals the source enforces exactly are not evaluated again */
+	/*
+	 * The quals again, from the clauses this plan has: for a path that was
+	 * reparameterized (a partitionwise join), they are translated.  Quals
+	 * the source enforces exactly are not evaluated again.
+	 */
+	outer = bms_union(best_path->path.param_info ?
+					  best_path->path.param_info->ppi_req_outer : NULL,
+					  baserel->lateral_relids);
 	foreach(lc, scan_clauses)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-		bool		exact = false;
-		ListCell   *lq;
+		bool		join = !list_member_ptr(baserel->baserestrictinfo, rinfo);
+		FuQual	   *q;
 
 		if (rinfo->pseudoconstant)
 			continue;
-		foreach(lq, pp->quals)
+		q = pushed_qual(rinfo, baserel, fpinfo,
+						join ? outer : baserel->lateral_relids, join);
+		if (q)
 		{
-			FuQual	   *q = (FuQual *) lfirst(lq);
-
-			if (q->rinfo == rinfo && q->pushdown == FU_PUSH_EXACT)
-				exact = true;
+			q->join = join;
+			quals = lappend(quals, q);
 		}
-		if (!exact)
+		if (q == NULL || q->pushdown != FU_PUSH_EXACT)
 			local_exprs = lappend(local_exprs, rinfo->clause);
 	}
 
 	/* the values: the executor replaces outer columns with parameters */
-	foreach(lc, pp->quals)
+	foreach(lc, quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
 
 		qual_list = lappend(qual_list,
-							list_make4(makeInteger(q->col), makeInteger(q->op),
+							list_make5(makeInteger(q->col), makeInteger(q->op),
 									   makeInteger((int) q->valtype),
-									   makeInteger(q->pushdown)));
+									   makeInteger(q->pushdown),
+									   makeBoolean(q->join)));
 		fdw_exprs = lappend(fdw_exprs, q->valexpr);
 	}
 	i = -1;

@@ -111,8 +111,10 @@ typedef struct FuQual
 	FuPushdown	pushdown;		/* the provider's decision */
 
 	/* bound when the scan starts */
+	bool		join;			/* the value comes from another relation */
 	bool		known;			/* value could be computed */
 	bool		placeholder;	/* EXPLAIN: an open text value shown as "?" */
+	bool		excluded;		/* a join's value outside the closed set */
 	bool		isnull;			/* scalar value is NULL, or array is NULL */
 	Datum		value;			/* scalar value */
 	int			nelems;			/* IN / NOT IN elements */
@@ -145,7 +147,6 @@ typedef struct FuPlanInfo
 								 * a parameterized path included */
 	Bitmapset  *needed;			/* source columns the query must see */
 	Bitmapset  *declared;		/* source columns the table declares */
-	List	   *unpushed;		/* FuQual * of "col op value" form, not pushed */
 
 	/* the source's answers */
 	double		rows;			/* rows of one scan */
@@ -193,8 +194,9 @@ typedef enum FuNextPage
 
 /*
  * One API call of a scan (or of a credential provider), with its pages.
- * The provider sets the fields above the line through fu_request_*; the
- * engine owns the rest.
+ * The provider builds it with fu_request_* and may set the fields of the
+ * first group (label, explain_tag, scope, audience, discovery, billable,
+ * pdata); the engine owns the rest.
  */
 typedef struct FuRequest
 {
@@ -228,7 +230,6 @@ typedef struct FuRequest
 	int			next_delay_ms;	/* before the next attempt (polling) */
 	char	   *last_token;		/* a repeated token is a loop */
 	int			pages;			/* pages received */
-	int			polls;			/* answers of an unfinished job */
 	bool		done;
 	bool		in_flight;
 	bool		auth_retried;	/* refreshed its credentials once already */

@@ -246,8 +246,9 @@ unavailable_param_walker(Node *node, void *context)
 
 /*
  * Compute the values of the quals, copied into the current memory context
- * (the scan's).  Under EXPLAIN without ANALYZE
- * (allow_params false) values that depend on parameters stay unknown.
+ * (the requests' context, or a short-lived one to compare them).  Under
+ * EXPLAIN without ANALYZE (allow_params false) values that depend on
+ * parameters stay unknown, or show as "?".
  */
 void
 fu_bind_quals(const FuSource *src, List *quals, List *exprstates,
@@ -265,6 +266,7 @@ fu_bind_quals(const FuSource *src, List *quals, List *exprstates,
 
 		q->known = false;
 		q->placeholder = false;
+		q->excluded = false;
 		if (!allow_params &&
 			unavailable_param_walker((Node *) es->expr, econtext))
 		{
@@ -430,7 +432,7 @@ fu_intersect_strings(List *have, bool *constrained, List *more)
 static bool
 valid_value(const FuColumn *c, const char *v)
 {
-	for (const char *const *p = c->values; *p; p++)
+	for (const char *const *p = c->values; p && *p; p++)
 		if (strcmp(*p, v) == 0)
 			return true;
 	return c->valid_value != NULL && c->valid_value(v);
@@ -439,7 +441,8 @@ valid_value(const FuColumn *c, const char *v)
 /*
  * A pushed qual comparing a column of a closed set of values with a value
  * outside it is an ERROR, before anything is sent: never an empty result,
- * never a request the API would refuse.
+ * never a request the API would refuse.  A value another relation gives (a
+ * join) matches nothing instead, as it would in a hash join.
  */
 void
 fu_check_closed_values(FuScan *scan)
@@ -452,8 +455,8 @@ fu_check_closed_values(FuScan *scan)
 		const FuColumn *c = &scan->source->columns[q->col];
 		ListCell   *lv;
 
-		if (c->values == NULL || !q->known || q->isnull || q->placeholder ||
-			q->valtype != TEXTOID)
+		if ((c->values == NULL && c->valid_value == NULL) || !q->known ||
+			q->isnull || q->placeholder || q->valtype != TEXTOID)
 			continue;
 		foreach(lv, fu_qual_strings(q))
 		{
@@ -464,17 +467,25 @@ fu_check_closed_values(FuScan *scan)
 
 			if (valid_value(c, v))
 				continue;
+			if (q->join)
+			{
+				q->excluded = true;
+				break;
+			}
 			initStringInfo(&list);
-			for (const char *const *p = c->values; *p; p++)
+			for (const char *const *p = c->values; p && *p; p++)
 				n++;
 			for (int i = 0; i < n; i++)
 				appendStringInfo(&list, "%s%s", i == 0 ? "" :
 								 (i == n - 1 ? " and " : ", "), c->values[i]);
-			closest = fu_closest_match(v, c->values);
+			closest = c->values ? fu_closest_match(v, c->values) : NULL;
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 					 errmsg("invalid value \"%s\" for column \"%s\" of foreign table \"%s\"",
 							v, c->name, RelationGetRelationName(scan->rel)),
+					 c->values == NULL ?
+					 errdetail("Valid values are %s.",
+							   c->value_forms ? c->value_forms : "described in the README") :
 					 c->value_forms ?
 					 errdetail("Valid values are %s, or %s.", list.data,
 							   c->value_forms) :
@@ -488,7 +499,7 @@ fu_check_closed_values(FuScan *scan)
 bool
 fu_qual_matches_nothing(FuQual *q)
 {
-	if (q->isnull)
+	if (q->isnull || q->excluded)
 		return true;
 	if (q->op == FU_OP_IN)
 	{

@@ -17,11 +17,9 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_collation.h"
 #include "engine.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/formatting.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -192,10 +190,11 @@ fu_request_explain(FuRequest *req)
 		body = psprintf("%.*s... (%d bytes)",
 						pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
 						body, len);
-	return psprintf("%s %s%s%s",
-					req->first_method ? req->first_method : req->method,
-					req->first_url ? req->first_url : fu_request_url(req),
-					*body ? " " : "", body);
+	/* what requests carry is UTF-8 */
+	return fu_api_text(psprintf("%s %s%s%s",
+								req->first_method ? req->first_method : req->method,
+								req->first_url ? req->first_url : fu_request_url(req),
+								*body ? " " : "", body));
 }
 
 /* ---------- paging ---------- */
@@ -238,8 +237,15 @@ set_next(FuRequest *req, const char *method, const char *url,
 {
 	char	   *m = pstrdup(method);
 	char	   *u = pstrdup(url);
-	char	   *b = body ? pnstrdup(body, body_len) : NULL;
+	char	   *b = NULL;
 	char	   *t = token ? pstrdup(token) : NULL;
+
+	if (body)
+	{
+		b = palloc(body_len + 1);
+		memcpy(b, body, body_len);
+		b[body_len] = '\0';
+	}
 
 	/* EXPLAIN shows the request as it started */
 	if (req->first_url == NULL)
@@ -252,8 +258,14 @@ set_next(FuRequest *req, const char *method, const char *url,
 	MemoryContextReset(req->next_cxt);
 	req->method = MemoryContextStrdup(req->next_cxt, m);
 	req->url = MemoryContextStrdup(req->next_cxt, u);
-	req->body = b ? MemoryContextStrdup(req->next_cxt, b) : NULL;
-	req->body_len = b ? body_len : 0;
+	req->body = NULL;
+	req->body_len = 0;
+	if (b)
+	{
+		req->body = MemoryContextAlloc(req->next_cxt, body_len + 1);
+		memcpy(req->body, b, body_len + 1);
+		req->body_len = body_len;
+	}
 	req->last_token = t ? MemoryContextStrdup(req->next_cxt, t) : NULL;
 }
 
@@ -266,6 +278,7 @@ fu_next_body_token(FuRequest *req, const char *member, const char *token)
 {
 	StringInfoData b;
 	size_t		len;
+	const char *p;
 
 	if (!begin_next(req, FU_NEXT_BODY_TOKEN, token))
 		return;
@@ -275,7 +288,10 @@ fu_next_body_token(FuRequest *req, const char *member, const char *token)
 	initStringInfo(&b);
 	/* reopen the object before its closing brace */
 	appendBinaryStringInfo(&b, req->first_body, len - 1);
-	if (len > 2)
+	for (p = req->first_body + 1; *p == ' ' || *p == '\n' || *p == '\t' ||
+		 *p == '\r'; p++)
+		;
+	if (*p != '}')				/* members already */
 		appendStringInfoChar(&b, ',');
 	escape_json(&b, member);
 	appendStringInfoChar(&b, ':');
@@ -327,6 +343,17 @@ fu_next_query_token(FuRequest *req, const char *param, const char *token)
 			 req->body, req->body_len, token);
 }
 
+/* A copy of s[0..len) in ASCII lower case (not the locale's: a host name) */
+static char *
+ascii_lower(const char *s, size_t len)
+{
+	char	   *out = pnstrdup(s, len);
+
+	for (char *p = out; *p; p++)
+		*p = pg_ascii_tolower((unsigned char) *p);
+	return out;
+}
+
 /* Scheme, host and port of a URL, lower-cased, default ports made explicit */
 static char *
 url_origin(const char *url)
@@ -340,14 +367,14 @@ url_origin(const char *url)
 
 	if (p == NULL)
 		return NULL;
-	scheme = str_tolower(url, p - url, DEFAULT_COLLATION_OID);
+	scheme = ascii_lower(url, p - url);
 	p += 3;
 	end = p + strcspn(p, "/?#");
 	/* user information is not part of the origin */
 	at = memchr(p, '@', end - p);
 	if (at)
 		p = at + 1;
-	hostport = str_tolower(p, end - p, DEFAULT_COLLATION_OID);
+	hostport = ascii_lower(p, end - p);
 	/* an IPv6 literal has colons of its own */
 	close = strrchr(hostport, ']');
 	if ((hostport[0] == '[' && (close == NULL || close[1] != ':')) ||
@@ -370,7 +397,7 @@ check_same_origin(FuRequest *req, const char *url, const char *what)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("%s gave a %s pointing to another server", req->label, what),
 				 errdetail("The request went to %s; the response names %s.", mine,
-						   fu_api_text(pnstrdup(url, Min(strlen(url), 200)))),
+						   fu_api_text(pnstrdup(url, pg_mbcliplen(url, strlen(url), 200)))),
 				 errhint("Links are followed only to the scheme, host and port of the request.")));
 }
 
@@ -520,7 +547,8 @@ classify_cb(FuHttpRequest *http, void *arg, int *delay_ms)
 
 /*
  * Queue a request (its next page, or the same page again).  Scan requests
- * get their credentials here, before anything is sent.
+ * get their credentials here, before anything is sent: a lookup in the
+ * cache, which obtains them only when they are missing or about to expire.
  */
 void
 fu_send(FuSender *sender, FuRequest *req)
@@ -532,9 +560,9 @@ fu_send(FuSender *sender, FuRequest *req)
 		fu_http_settings(&settings);
 		sender->batch = fu_http_batch_create(sender->cxt, &settings);
 	}
-	if (req->cred == NULL && req->scan != NULL)
+	if (req->scan != NULL)
 		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
-								req->audience, false);
+								req->audience, NULL);
 	req->http.ca_file = fu_get_option(sender->server->options, "ca_file");
 	req->http.prepare = prepare_cb;
 	req->http.classify = classify_cb;
@@ -546,7 +574,7 @@ fu_send(FuSender *sender, FuRequest *req)
 }
 
 static void
-receive_error_callback(void *arg)
+request_error_callback(void *arg)
 {
 	FuRequest  *req = (FuRequest *) arg;
 
@@ -555,6 +583,16 @@ receive_error_callback(void *arg)
 				   req->pages + 1, RelationGetRelationName(req->scan->rel));
 	else
 		errcontext("%s", req->label);
+}
+
+/* Errors from now on name the request (pop with error_context_stack) */
+void
+fu_request_errcontext(ErrorContextCallback *cb, FuRequest *req)
+{
+	cb->callback = request_error_callback;
+	cb->arg = req;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
 }
 
 /*
@@ -579,10 +617,7 @@ fu_receive(FuSender *sender)
 	if (!http->failed)
 		return req;
 
-	errcb.callback = receive_error_callback;
-	errcb.arg = req;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	fu_request_errcontext(&errcb, req);
 	if (http->too_large)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -96,6 +96,7 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 		q->op = (FuOp) intVal(lsecond(l));
 		q->valtype = (Oid) intVal(lthird(l));
 		q->pushdown = (FuPushdown) intVal(lfourth(l));
+		q->join = boolVal(list_nth(l, 4));
 		scan->quals = lappend(scan->quals, q);
 	}
 	foreach(lc, (List *) list_nth(fsplan->fdw_private, FuPrivNeeded))
@@ -192,7 +193,8 @@ start_requests(FuScanState *fss)
 	{
 		FuRequest  *req = (FuRequest *) lfirst(lc);
 
-		if (!req->done && !req->in_flight && req->billable)
+		if (!req->done && !req->in_flight && req->billable &&
+			req->next != FU_NEXT_POLL)
 			n++;
 	}
 	if (n > 0)
@@ -208,15 +210,6 @@ start_requests(FuScanState *fss)
 			scan->calls++;
 		fu_send(&fss->sender, req);
 	}
-}
-
-static void
-page_error_callback(void *arg)
-{
-	FuRequest  *req = (FuRequest *) arg;
-
-	errcontext("%s, page %d, for foreign table \"%s\"", req->label,
-			   req->pages + 1, RelationGetRelationName(req->scan->rel));
 }
 
 /* Parse a page in the page context (the caller reset it) */
@@ -284,17 +277,15 @@ next_response(FuScanState *fss)
 
 		if (req->verdict == FU_VERDICT_EXPIRED && !req->auth_retried)
 		{
+			/* new credentials, unless another request got them already */
 			req->auth_retried = true;
 			req->cred = fu_auth_get(scan->provider, scan->server, scan->user,
-									req->audience, true);
+									req->audience, req->cred);
 			fu_http_release(&req->http);
 			fu_send(&fss->sender, req);
 			continue;
 		}
-		errcb.callback = page_error_callback;
-		errcb.arg = req;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
+		fu_request_errcontext(&errcb, req);
 		scan->provider->report_error(req, req->cred);
 	}
 }
@@ -335,10 +326,7 @@ fetch_page(FuScanState *fss)
 	if (req == NULL)
 		return false;
 
-	errcb.callback = page_error_callback;
-	errcb.arg = req;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	fu_request_errcontext(&errcb, req);
 
 	/* keep the page as it came: parsing works in place */
 	if (!req->discovery)
@@ -354,10 +342,10 @@ fetch_page(FuScanState *fss)
 	parse_page(scan, req, req->http.resp, req->http.resp_len);
 	/* the rows point into the response: it is released with the page */
 	fss->page_req = req;
-	if (req->next == FU_NEXT_POLL)
-		req->polls++;
-	else
+	if (req->next != FU_NEXT_POLL)
 		req->pages++;
+	/* credentials that expire later get their own retry */
+	req->auth_retried = false;
 	if (req->next == FU_NEXT_NONE)
 		req->done = true;
 

@@ -147,3 +147,22 @@ FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name),
 GROUP BY 1 ORDER BY 1;
 RESET finops_usage.max_billable_calls;
 RESET enable_memoize;
+
+-- a join whose collation differs from the column's (the planner relabels
+-- the column in its equivalence class) plans as any other
+SET statement_timeout = '10s';
+SELECT s.name, count(*) AS periods
+FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name),
+     LATERAL (SELECT * FROM aws_cost_forecast f
+              WHERE f.service = s.name COLLATE "C" AND f.period_start < '2026-06-17') f
+GROUP BY 1 ORDER BY 1;
+SELECT count(*) FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name)
+JOIN aws_cost_by_service c ON c.service = s.name COLLATE "C"
+WHERE c.period_start = '2026-05-01';
+RESET statement_timeout;
+-- a join's value outside a closed set matches nothing, as in a hash join
+SELECT g.granularity, count(c.period_start) AS periods
+FROM (VALUES ('DAILY'), ('weekly')) g(granularity)
+LEFT JOIN LATERAL (SELECT * FROM aws_cost c WHERE c.granularity = g.granularity
+                   AND c.period_start >= '2026-05-01' AND c.period_start < '2026-05-03') c ON true
+GROUP BY 1 ORDER BY 1;

@@ -57,3 +57,28 @@ WHERE resource_type = 'ec2' AND resource_id = 'i-0a1b2c3d4e5f60001' AND metric_n
   AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:05+00';
 -- a valid value gives rows, as before
 SELECT count(*) > 0 AS has_rows FROM aws_cost WHERE granularity = 'MONTHLY' AND period_start >= '2026-01-01';
+
+-- ===================================================================
+-- a column whose rows exist per value asked for cannot be filtered with
+-- what the API does not take: it would keep the default rows or none
+-- ===================================================================
+SELECT emu.reset();
+SELECT count(*) FROM aws_cost_forecast WHERE metric IN ('AMORTIZED_COST', 'BLENDED_COST');
+SELECT count(*) FROM aws_cost_forecast WHERE service <> 'AWS Lambda';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND statistic <> 'Average';
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND period > 60;
+SELECT count(*) FROM aws_cost WHERE granularity > 'DAILY';
+SELECT count(*) AS requests_sent FROM emu.requests();
+-- with a pushed condition as well, the others filter those rows
+SELECT count(*) FROM aws_cost_forecast
+WHERE service = 'AWS Lambda' AND service <> 'Amazon DynamoDB' AND period_start < '2026-06-17';
+-- two "=" that disagree leave no row, and send nothing
+SELECT emu.reset();
+SELECT count(*) FROM aws_cost_forecast WHERE metric = 'AMORTIZED_COST' AND metric = 'BLENDED_COST';
+SELECT count(*) FROM aws_cost WHERE tag_key = 'team' AND tag_key = 'env' AND period_start = '2026-05-01';
+SELECT count(*) AS requests_sent FROM emu.requests();
+
+-- tag_value = '' is rechecked: Cost Explorer's "" is untagged cost, a
+-- NULL tag_value here, which = '' does not match
+SELECT count(*) FROM aws_cost WHERE tag_key = 'team' AND tag_value = '' AND period_start = '2026-05-01';
+SELECT count(*) FROM aws_cost WHERE tag_key = 'team' AND tag_value IS NULL AND period_start = '2026-05-01';

@@ -51,6 +51,8 @@ extern char *fu_aws_xml_text(const char *doc, size_t len, const char *const *pat
 /* ce.c */
 extern FuRequest *fu_ce_request(FuScan *scan, const char *operation,
 								const char *body);
+extern void fu_ce_add_values_leaf(List **leaves, const char *type,
+								  const char *key, List *values, bool negated);
 extern void fu_ce_add_leaf(List **leaves, const char *type, const char *key,
 						   FuQual *q);
 extern void fu_ce_append_filter(StringInfo body, List *leaves);

@@ -38,43 +38,40 @@ fu_ce_request(FuScan *scan, const char *operation, const char *body)
 	return req;
 }
 
-/* The text values of an =, <>, IN or NOT IN qual as "Values":[...] */
-static void
-append_values(StringInfo buf, FuQual *q)
-{
-	ListCell   *lc;
-
-	appendStringInfoString(buf, "\"Values\":[");
-	foreach(lc, fu_qual_strings(q))
-	{
-		if (foreach_current_index(lc) > 0)
-			appendStringInfoChar(buf, ',');
-		escape_json(buf, (char *) lfirst(lc));
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-/* Add the leaf of a bound =, <>, IN or NOT IN qual on key */
+/* Add a leaf: key's value is one of values (or, negated, none of them) */
 void
-fu_ce_add_leaf(List **leaves, const char *type, const char *key, FuQual *q)
+fu_ce_add_values_leaf(List **leaves, const char *type, const char *key,
+					  List *values, bool negated)
 {
 	StringInfoData leaf;
-	bool		negated = (q->op == FU_OP_NE || q->op == FU_OP_NOT_IN);
-
-	if (q->op == FU_OP_NOT_IN && q->nelems == 0)
-		return;					/* NOT IN () excludes nothing */
+	ListCell   *lc;
 
 	initStringInfo(&leaf);
 	if (negated)
 		appendStringInfoString(&leaf, "{\"Not\":");
 	appendStringInfo(&leaf, "{\"%s\":{\"Key\":", type);
 	escape_json(&leaf, key);
-	appendStringInfoChar(&leaf, ',');
-	append_values(&leaf, q);
-	appendStringInfoString(&leaf, "}}");
+	appendStringInfoString(&leaf, ",\"Values\":[");
+	foreach(lc, values)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoChar(&leaf, ',');
+		escape_json(&leaf, (char *) lfirst(lc));
+	}
+	appendStringInfoString(&leaf, "]}}");
 	if (negated)
 		appendStringInfoChar(&leaf, '}');
 	*leaves = lappend(*leaves, leaf.data);
+}
+
+/* Add the leaf of a bound =, <>, IN or NOT IN qual on key */
+void
+fu_ce_add_leaf(List **leaves, const char *type, const char *key, FuQual *q)
+{
+	if (q->op == FU_OP_NOT_IN && q->nelems == 0)
+		return;					/* NOT IN () excludes nothing */
+	fu_ce_add_values_leaf(leaves, type, key, fu_qual_strings(q),
+						  q->op == FU_OP_NE || q->op == FU_OP_NOT_IN);
 }
 
 /* Append ,"Filter":... for the leaves, if any */
@@ -119,8 +116,8 @@ fu_ce_period_begin(CeTimePeriod *p)
 }
 
 /*
- * A scalar inside a list entry (level 3): if it is the Start or End of the
- * entry's TimePeriod, take it.
+ * A scalar of a list entry's TimePeriod (level 4, the entry being level
+ * 3): if it is its Start or End, take it.
  */
 bool
 fu_ce_period_member(FuJsonWalk *w, int period_code, int start_code,

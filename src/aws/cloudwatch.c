@@ -335,14 +335,6 @@ static const char *const cw_names[] = {
 };
 
 
-static void
-malformed(FuRequest *req, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-			 errmsg("malformed response from %s", req->label),
-			 errdetail("%s", what)));
-}
 
 /* GetMetricData: {"MetricDataResults":[{"Id","Timestamps":[],"Values":[],...}]} */
 static void
@@ -372,12 +364,12 @@ gmd_object_end(void *arg, FuJsonWalk *w)
 		char	   *end;
 
 		if (st->result_nts != st->result_nvals)
-			malformed(st->page_req, "A result has different numbers of Timestamps and Values.");
+			fu_json_malformed(st->page_req->label, "A result has different numbers of Timestamps and Values.");
 		if (st->result_id == NULL || st->result_id[0] != 'm' ||
 			!isdigit((unsigned char) st->result_id[1]) ||
 			(q = (int) strtol(st->result_id + 1, &end, 10)) < 0 || *end != '\0' ||
 			q >= ri->nqueries)
-			malformed(st->page_req, psprintf("A result has an unknown Id \"%s\".",
+			fu_json_malformed(st->page_req->label, psprintf("A result has an unknown Id \"%s\".",
 											 st->result_id ? st->result_id : ""));
 		if (st->result_status &&
 			(strcmp(st->result_status, "Forbidden") == 0 ||
@@ -422,10 +414,10 @@ json_number(MState *st, char *token, FuJsonToken type)
 	double		d;
 
 	if (type != FU_JSON_NUMBER)
-		malformed(st->page_req, "A timestamp or value is not a number.");
+		fu_json_malformed(st->page_req->label, "A timestamp or value is not a number.");
 	d = strtod(token, &end);
 	if (*end != '\0')
-		malformed(st->page_req, psprintf("\"%s\" is not a number.", token));
+		fu_json_malformed(st->page_req->label, psprintf("\"%s\" is not a number.", token));
 	return d;
 }
 

@@ -173,6 +173,13 @@ cost_classify_qual(const FuSource *src, const FuQual *q)
 			if (q->valtype == TIMESTAMPTZOID || q->valtype == TIMESTAMPOID)
 				return FU_PUSH_RECHECK;
 			return FU_PUSH_NONE;
+		case COL_TAG_VALUE:
+
+			/*
+			 * Cost Explorer's "" matches untagged cost, which is a NULL
+			 * tag_value here: rechecked.
+			 */
+			return q->valtype == TEXTOID ? FU_PUSH_RECHECK : FU_PUSH_NONE;
 		default:
 			return q->valtype == TEXTOID ? FU_PUSH_EXACT : FU_PUSH_NONE;
 	}
@@ -253,17 +260,6 @@ cost_plan(FuPlanInfo *pi)
 	int			ngroups = list_length(groups) + (tag_group ? 1 : 0);
 	const char *relname = get_rel_name(pi->table->relid);
 	double		rows;
-
-	/*
-	 * Every row has the one granularity asked for: a comparison on it that
-	 * is not pushed could only keep them all or drop them all.
-	 */
-	if (fu_has_qual_on(pi->unpushed, COL_GRANULARITY) &&
-		!fu_has_qual_on(pi->quals, COL_GRANULARITY))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"%s\" can filter granularity only with =, IN, <> or NOT IN", relname),
-				 errhint("Write granularity = 'DAILY' or granularity = 'MONTHLY'.")));
 
 	if (ngroups > MAX_GROUPS)
 		refuse_groups(pi, relname, groups, tag_group);
@@ -476,8 +472,11 @@ cost_begin(FuScan *scan)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
 
-		if (q->col == COL_TAG_KEY && q->known)
+		if (q->col == COL_TAG_KEY && q->known && !q->placeholder)
 		{
+			/* no row has two tag keys */
+			if (st->tag_key && strcmp(st->tag_key, fu_qual_text(q->value)) != 0)
+				return;
 			st->tag_key = fu_qual_text(q->value);
 			fix(st, COL_TAG_KEY, q->value);
 		}

@@ -145,38 +145,58 @@ fix(FcState *st, int col, Datum d)
 	st->has_fixed[col] = true;
 }
 
-/* Granularity, metric and interval from the quals, with their defaults */
-static void
+/*
+ * Granularity, metric and interval from the quals ("=" only), with their
+ * defaults; false when two quals on one of them disagree (no row can have
+ * both values).
+ */
+static bool
 forecast_settings(FuScan *scan, FcState *st)
 {
 	ListCell   *lc;
+	const char *granularity = NULL;
+	int			interval = -1;
 
-	st->metric = "UNBLENDED_COST";
-	st->interval = DEFAULT_INTERVAL;
+	st->metric = NULL;
 	foreach(lc, scan->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
 
-		if (!q->known)
+		if (!q->known || q->placeholder)
 			continue;
 		/* text values are in the closed sets: the engine checked */
 		if (q->col == COL_GRANULARITY)
-			st->monthly = strcmp(fu_qual_text(q->value), "MONTHLY") == 0;
+		{
+			if (granularity && strcmp(granularity, fu_qual_text(q->value)) != 0)
+				return false;
+			granularity = fu_qual_text(q->value);
+		}
 		else if (q->col == COL_METRIC)
+		{
+			if (st->metric && strcmp(st->metric, fu_qual_text(q->value)) != 0)
+				return false;
 			st->metric = fu_qual_text(q->value);
+		}
 		else if (q->col == COL_PREDICTION_INTERVAL)
 		{
-			st->interval = DatumGetInt32(q->value);
-			if (st->interval < 51 || st->interval > 99)
+			if (interval >= 0 && interval != DatumGetInt32(q->value))
+				return false;
+			interval = DatumGetInt32(q->value);
+			if (interval < 51 || interval > 99)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("aws_cost_forecast prediction_interval must be between 51 and 99, not %d",
-								st->interval)));
+								interval)));
 		}
 	}
+	st->monthly = granularity && strcmp(granularity, "MONTHLY") == 0;
+	if (st->metric == NULL)
+		st->metric = "UNBLENDED_COST";
+	st->interval = interval >= 0 ? interval : DEFAULT_INTERVAL;
 	fix(st, COL_GRANULARITY, CStringGetTextDatum(st->monthly ? "MONTHLY" : "DAILY"));
 	fix(st, COL_METRIC, CStringGetTextDatum(st->metric));
 	fix(st, COL_PREDICTION_INTERVAL, Int32GetDatum(st->interval));
+	return true;
 }
 
 /*
@@ -239,21 +259,13 @@ static void
 add_request(FuScan *scan, FcState *st, FcFilter *filter)
 {
 	StringInfoData body;
-	StringInfoData leaf;
 	List	   *leaves = NIL;
 	FuRequest  *req;
 
 	for (int f = 0; f < NUM_FILTERS; f++)
-	{
-		if (filter->values[f] == NULL)
-			continue;
-		initStringInfo(&leaf);
-		appendStringInfo(&leaf, "{\"Dimensions\":{\"Key\":\"%s\",\"Values\":[",
-						 filter_keys[f]);
-		escape_json(&leaf, filter->values[f]);
-		appendStringInfoString(&leaf, "]}}");
-		leaves = lappend(leaves, leaf.data);
-	}
+		if (filter->values[f])
+			fu_ce_add_values_leaf(&leaves, "Dimensions", filter_keys[f],
+								  list_make1(filter->values[f]), false);
 	initStringInfo(&body);
 	appendStringInfo(&body, "{\"TimePeriod\":{\"Start\":\"%s\",\"End\":\"%s\"},\"Metric\":\"%s\",\"Granularity\":\"%s\"",
 					 fu_date_text(st->start), fu_date_text(st->end), st->metric,
@@ -300,7 +312,8 @@ forecast_begin(FuScan *scan)
 	FcFilter	cur;
 
 	scan->pstate = st;
-	forecast_settings(scan, st);
+	if (!forecast_settings(scan, st))
+		return;
 	filter_values(scan, values, &empty);
 	if (empty || !forecast_window(scan, st))
 		return;

@@ -142,16 +142,6 @@ has_set_qual(List *quals, int col)
 static List *
 metrics_plan(FuPlanInfo *pi)
 {
-	/*
-	 * Rows come at one period: a comparison on it that is not pushed could
-	 * only keep them all or drop them all.
-	 */
-	if (fu_has_qual_on(pi->unpushed, COL_PERIOD) &&
-		!fu_has_qual_on(pi->quals, COL_PERIOD))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("aws_metrics can filter period only with = or IN"),
-				 errhint("Write period = 300, for example; without a condition the period suits the window.")));
 	if (!has_set_qual(pi->quals, COL_RESOURCE_TYPE) &&
 		!has_set_qual(pi->quals, COL_NAMESPACE) &&
 		!has_set_qual(pi->quals, COL_METRIC_NAME))
@@ -251,6 +241,25 @@ typedef struct MetricsQuals
 	bool		region_placeholder;	/* EXPLAIN: a region bound later */
 } MetricsQuals;
 
+/*
+ * The regions a qual names.  A region becomes part of a host name: one a
+ * join gives that is not a region name matches nothing (as in a hash
+ * join); one the query writes is an error (add_region).
+ */
+static List *
+region_values(FuQual *q)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	if (!q->join)
+		return fu_qual_strings(q);
+	foreach(lc, fu_qual_strings(q))
+		if (fu_valid_region((char *) lfirst(lc)))
+			out = lappend(out, lfirst(lc));
+	return out;
+}
+
 static void
 read_quals(FuScan *scan, MState *st, MetricsQuals *mq)
 {
@@ -266,7 +275,8 @@ read_quals(FuScan *scan, MState *st, MetricsQuals *mq)
 		switch (q->col)
 		{
 			case COL_REGION:
-				mq->regions = fu_intersect_strings(mq->regions, &mq->c_regions, fu_qual_strings(q));
+				mq->regions = fu_intersect_strings(mq->regions, &mq->c_regions,
+												   region_values(q));
 				mq->region_placeholder |= q->placeholder;
 				break;
 			case COL_RESOURCE_TYPE:
@@ -453,7 +463,7 @@ metrics_next_row(FuScan *scan, Datum *values, bool *nulls)
 {
 	MState	   *st = (MState *) scan->pstate;
 	ReqInfo    *ri;
-	MetricQuery	   *q;
+	MetricQuery *q;
 	Series	   *s;
 	double		t;
 

@@ -170,8 +170,7 @@ aws_classify(FuRequest *req, int *retry_after_ms)
 		"EC2ThrottledException", NULL
 	};
 	static const char *const transients[] = {
-		"RequestTimeout", "RequestTimeoutException",
-		"PriorRequestNotComplete", NULL
+		"RequestTimeout", "RequestTimeoutException", NULL
 	};
 	static const char *const expired[] = {
 		"ExpiredToken", "ExpiredTokenException", NULL

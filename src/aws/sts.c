@@ -145,17 +145,15 @@ parse_expiration(const char *s, TimestampTz *t)
 	return tm2timestamp(&tm, 0, &tz, t) == 0;
 }
 
-static const char *const err_code[] = {"ErrorResponse", "Error", "Code", NULL};
-static const char *const err_message[] = {"ErrorResponse", "Error", "Message", NULL};
-
 static void pg_attribute_noreturn()
 report_sts_error(const FuAuth *auth, FuRequest *req, const FuCredential *base,
 				 const char *role)
 {
-	char	   *code = fu_aws_xml_text(req->http.resp, req->http.resp_len, err_code);
-	char	   *message = fu_aws_xml_text(req->http.resp, req->http.resp_len, err_message);
+	char	   *code;
+	char	   *message;
 	const char *hint = NULL;
 
+	fu_aws_error(req, &code, &message);
 	code = fu_redact(fu_api_text(code), base->secrets);
 	message = fu_redact(fu_api_text(message), base->secrets);
 	if (code && strcmp(code, "AccessDenied") == 0)

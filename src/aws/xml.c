@@ -123,10 +123,11 @@ char *
 fu_aws_xml_text(const char *doc, size_t len, const char *const *path)
 {
 	const char *start = doc;
-	const char *end = doc + len;
+	const char *end;
 
 	if (doc == NULL)
 		return NULL;
+	end = doc + len;
 	for (; *path; path++)
 		if (!find_element(start, end, *path, &start, &end))
 			return NULL;

@@ -114,8 +114,8 @@ fu_split_list(const char *list)
 }
 
 /*
- * A region name goes into host names and signatures: lower-case letters,
- * digits and dashes only.
+ * A region name (of any provider) goes into host names and signatures:
+ * lower-case letters, digits and dashes only.
  */
 bool
 fu_valid_region(const char *s)

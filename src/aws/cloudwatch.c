@@ -335,7 +335,6 @@ static const char *const cw_names[] = {
 };
 
 
-
 /* GetMetricData: {"MetricDataResults":[{"Id","Timestamps":[],"Values":[],...}]} */
 static void
 gmd_object_start(void *arg, FuJsonWalk *w)

@@ -53,6 +53,9 @@ fu_log "pg_regress"
 tests=$(cat test/schedule)
 # the tests mirror src/: results go to the same folders
 for t in $tests; do mkdir -p "test/results/results/$(dirname "$t")"; done
+# bounded: a hang (a planner loop does not check for interrupts) must fail
+# the run rather than use up CI's time; the whole schedule takes about 30 s
+timeout "${FU_REGRESS_TIMEOUT:-900}" \
 "$(dirname "$("$FU_PG_CONFIG" --pgxs)")/../test/regress/pg_regress" \
 	--inputdir=. --outputdir=test/results --bindir="$FU_PGBIN" \
 	--host="$FU_PGSOCK" --port="$FU_PGPORT" --user=postgres \

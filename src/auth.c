@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * auth.c
- *		  Credentials: resolved once per server, user mapping and audience,
+ *		  Credentials: resolved once per server and user mapping,
  *		  before the data requests, and cached in the backend.
  *
  * The first credential provider of the server's provider that applies to
@@ -32,7 +32,6 @@ typedef struct AuthKey
 {
 	Oid			umid;			/* user mapping */
 	Oid			serverid;
-	char		audience[96];
 } AuthKey;
 
 typedef struct AuthEntry
@@ -136,14 +135,13 @@ usable(AuthEntry *e)
 }
 
 /*
- * The credentials of a server and user mapping for an audience.  When the
+ * The credentials of a server and user mapping.  When the
  * API said that credentials (stale) expired, new ones are obtained, unless
  * the cache already holds others (another request refreshed them).
  */
 const FuCredential *
 fu_auth_get(const FuProvider *provider, ForeignServer *server,
-			UserMapping *user, const char *audience,
-			const FuCredential *stale)
+			UserMapping *user, const FuCredential *stale)
 {
 	AuthKey		key;
 	AuthEntry  *e;
@@ -162,12 +160,6 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	memset(&key, 0, sizeof(key));
 	key.umid = user->umid;
 	key.serverid = server->serverid;
-	if (audience)
-	{
-		if (strlen(audience) >= sizeof(key.audience))
-			elog(ERROR, "credential audience \"%s\" is too long", audience);
-		strlcpy(key.audience, audience, sizeof(key.audience));
-	}
 	e = (AuthEntry *) hash_search(auth_cache, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -183,7 +175,6 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	auth.provider = provider;
 	auth.server = server;
 	auth.user = user;
-	auth.audience = audience;
 	cp = choose(&auth);
 
 	/*
@@ -237,7 +228,6 @@ fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 	auth.provider = provider;
 	auth.server = server;
 	auth.user = user;
-	auth.audience = NULL;
 	auth.cxt = CurrentMemoryContext;
 	for (const FuCredentialProvider *const *c = provider->credentials;
 		 c && *c; c++)

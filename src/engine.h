@@ -49,6 +49,7 @@ extern void fu_check_mapping_options(const FuProvider *provider,
 extern bool fu_mapping_allows_server_credentials(UserMapping *user);
 
 /* quals.c */
+extern const char *fu_op_name(FuOp op);
 extern FuQual *fu_recognise_qual(RestrictInfo *rinfo, RelOptInfo *baserel,
 								 const int *attr_to_col, Relids outer);
 extern void fu_decide_pushdown(const FuSource *src, FuQual *q);
@@ -109,7 +110,6 @@ extern char *fu_request_explain(FuRequest *req);
 /* auth.c */
 extern const FuCredential *fu_auth_get(const FuProvider *provider,
 									   ForeignServer *server, UserMapping *user,
-									   const char *audience,
 									   const FuCredential *stale);
 extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 							  UserMapping *user);

@@ -35,23 +35,17 @@ wanted(ImportForeignSchemaStmt *stmt, const char *name)
 static void
 check_table_list(ImportForeignSchemaStmt *stmt, const FuProvider *p)
 {
-	const char *names[64];
-	int			n = 0;
+	List	   *names = NIL;
 	ListCell   *lc;
 
-	for (const FuImportTable *t = p->imports; t->name && n < lengthof(names) - 1; t++)
-		names[n++] = t->name;
-	names[n] = NULL;
+	for (const FuImportTable *t = p->imports; t->name; t++)
+		names = lappend(names, (char *) t->name);
 	foreach(lc, stmt->table_list)
 	{
 		RangeVar   *rv = (RangeVar *) lfirst(lc);
 		const char *closest;
-		bool		found = false;
 
-		for (int i = 0; i < n; i++)
-			if (strcmp(names[i], rv->relname) == 0)
-				found = true;
-		if (found)
+		if (fu_string_member(names, rv->relname))
 			continue;
 		closest = fu_closest_match(rv->relname, names);
 		ereport(ERROR,

@@ -26,7 +26,8 @@ fu_json_get_strings(const char *text, size_t len, const char *const *keys,
 
 	for (n = 0; keys[n]; n++)
 		values[n] = NULL;
-	Assert(n <= lengthof(found));
+	if (n > lengthof(found))
+		elog(ERROR, "more than %d keys asked of a JSON object", (int) lengthof(found));
 
 	root = json_loadb(text, len, 0, &err);
 	if (root == NULL || !json_is_object(root))

@@ -21,11 +21,9 @@ static void
 walk_enter(FuJsonWalk *w, bool array)
 {
 	if (++w->depth >= FU_WALK_MAX_DEPTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed response from %s", w->api),
-				 errdetail("The document is nested more than %d levels deep.",
-						   FU_WALK_MAX_DEPTH - 1)));
+		fu_json_malformed(w->api,
+						  psprintf("The document is nested more than %d levels deep.",
+								   FU_WALK_MAX_DEPTH - 1));
 	w->codes[w->depth] = -1;
 	w->arrays[w->depth] = array;
 }
@@ -54,7 +52,9 @@ walk_init_names(FuJsonWalk *w, const char *const *names)
 		size_t		len = strlen(names[i]);
 		int			h = name_hash(names[i], len);
 
-		Assert(i < FU_WALK_HASH_SIZE / 2);
+		if (i >= FU_WALK_HASH_SIZE / 2)
+			elog(ERROR, "more than %d field names in JSON handlers",
+				 FU_WALK_HASH_SIZE / 2);
 		while (w->slots[h] >= 0)
 			h = (h + 1) & (FU_WALK_HASH_SIZE - 1);
 		w->slots[h] = i;
@@ -565,10 +565,7 @@ fu_parse_json_events(const char *api, char *body, size_t len,
 
 	if (len > (size_t) INT_MAX ||
 		!pg_verify_mbstr(PG_UTF8, body, (int) len, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("malformed response from %s", api),
-				 errdetail("The response is not valid UTF-8.")));
+		fu_json_malformed(api, "The response is not valid UTF-8.");
 	memset(&s, 0, sizeof(s));
 	s.start = body;
 	s.p = body;

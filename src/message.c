@@ -1,15 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * message.c
- *		  Text from a provider in messages: converted to the database
- *		  encoding, and never showing a secret.
+ *		  Text in messages: a provider's converted to the database encoding
+ *		  and never showing a secret; lists of words and "perhaps you meant"
+ *		  hints.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
 #include "mb/pg_wchar.h"
 #include "provider.h"
+#include "utils/formatting.h"
+#include "utils/varlena.h"
 
 /* Text from an API (UTF-8) in the database encoding, for messages */
 char *
@@ -55,4 +59,52 @@ fu_redact(const char *s, List *secrets)
 		out = buf.data;
 	}
 	return out;
+}
+
+/* "a", "a or b", "a, b or c": words joined for a message */
+char *
+fu_word_list(List *words, const char *conjunction)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = list_length(words);
+
+	initStringInfo(&buf);
+	foreach(lc, words)
+	{
+		int			i = foreach_current_index(lc);
+
+		if (i > 0)
+			appendStringInfo(&buf, i == n - 1 ? " %s " : ", ", conjunction);
+		appendStringInfoString(&buf, (const char *) lfirst(lc));
+	}
+	return buf.data;
+}
+
+/* The candidate closest to name, if close enough to be a likely typo */
+const char *
+fu_closest_match(const char *name, List *candidates)
+{
+	const char *best = NULL;
+	int			best_d = INT_MAX;
+	int			len = strlen(name);
+	int			max_d = Max(2, len / 2);
+	char	   *lname = str_tolower(name, len, DEFAULT_COLLATION_OID);
+	ListCell   *lc;
+
+	/* case does not count: "monthly" is closest to "MONTHLY" */
+	foreach(lc, candidates)
+	{
+		const char *cand = (const char *) lfirst(lc);
+		char	   *lcand = str_tolower(cand, strlen(cand), DEFAULT_COLLATION_OID);
+		int			d = varstr_levenshtein(lname, len, lcand, strlen(lcand),
+										   1, 1, 1, false);
+
+		if (d < best_d)
+		{
+			best_d = d;
+			best = cand;
+		}
+	}
+	return best_d <= max_d ? best : NULL;
 }

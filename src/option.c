@@ -21,12 +21,9 @@
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
-#include "catalog/pg_collation.h"
 #include "engine.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/formatting.h"
-#include "utils/varlena.h"
 
 PG_FUNCTION_INFO_V1(finops_usage_validator);
 
@@ -168,68 +165,38 @@ fu_server_provider(ForeignServer *server)
 	return p;
 }
 
-/* The candidate closest to name, if close enough to be a likely typo */
-const char *
-fu_closest_match(const char *name, const char *const *candidates)
-{
-	const char *best = NULL;
-	int			best_d = INT_MAX;
-	int			len = strlen(name);
-	int			max_d = Max(2, len / 2);
-	char	   *lname = str_tolower(name, len, DEFAULT_COLLATION_OID);
-
-	/* case does not count: "monthly" is closest to "MONTHLY" */
-	for (; *candidates; candidates++)
-	{
-		char	   *lcand = str_tolower(*candidates, strlen(*candidates),
-										DEFAULT_COLLATION_OID);
-		int			d = varstr_levenshtein(lname, len, lcand, strlen(lcand),
-										   1, 1, 1, false);
-
-		if (d < best_d)
-		{
-			best_d = d;
-			best = *candidates;
-		}
-	}
-	return best_d <= max_d ? best : NULL;
-}
-
 /* The options valid in a catalog (for one provider, or for all) */
-static int
-valid_names(const FuProvider *provider, Oid catalog, const char **names,
-			int max)
+static List *
+valid_names(const FuProvider *provider, Oid catalog)
 {
 	const FuProvider *p;
-	int			n = 0;
+	List	   *names = NIL;
 
 	for (const FuOptionDef *o = engine_options; o->name; o++)
-		if (o->catalog == catalog && n < max - 1)
-			names[n++] = o->name;
+		if (o->catalog == catalog)
+			names = lappend(names, (char *) o->name);
 	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
 	{
 		if (provider && p != provider)
 			continue;
 		for (const FuOptionDef *o = p->options; o && o->name; o++)
-			if (o->catalog == catalog && n < max - 1)
-				names[n++] = o->name;
+			if (o->catalog == catalog)
+				names = lappend(names, (char *) o->name);
 	}
-	names[n] = NULL;
-	return n;
+	return names;
 }
 
 static void pg_attribute_noreturn()
 report_invalid_option(const char *name, Oid catalog,
 					  const FuProvider *provider)
 {
-	const char *names[128];
-	int			n = valid_names(provider, catalog, names, lengthof(names));
+	List	   *names = valid_names(provider, catalog);
 	const char *closest = fu_closest_match(name, names);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("invalid option \"%s\"", name),
-			 n == 0 ? errhint("There are no valid options in this context.") :
+			 names == NIL ? errhint("There are no valid options in this context.") :
 			 closest ? errhint("Perhaps you meant the option \"%s\".", closest) :
 			 errhint("Valid options in this context are described in the finops_usage README.")));
 }

@@ -100,12 +100,10 @@ fu_resolve_table(Relation rel, ForeignServer *server, ForeignTable *table,
 				col = c;
 		if (col < 0)
 		{
-			const char *names[128];
-			int			n;
+			List	   *names = NIL;
 
-			for (n = 0; n < src->ncolumns && n < lengthof(names) - 1; n++)
-				names[n] = src->columns[n].name;
-			names[n] = NULL;
+			for (int c = 0; c < src->ncolumns; c++)
+				names = lappend(names, (char *) src->columns[c].name);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 					 errmsg("column \"%s\" of foreign table \"%s\" is not a column of source \"%s\"",
@@ -183,39 +181,33 @@ pushed_qual(RestrictInfo *rinfo, RelOptInfo *baserel, FuRelInfo *fpinfo,
  * A column whose rows exist per value asked for cannot be filtered locally
  * with a condition the source does not push: it would keep the default
  * rows or none.  (A pushed condition on it as well makes the others plain
- * filters of those rows.)
+ * filters of those rows.)  Only this path is refused: a parameterized one
+ * may push the column's join value.
  */
 static void
-check_per_value_columns(FuRelInfo *fpinfo, List *quals, List *unpushed)
+check_per_value_columns(FuPlanInfo *pi, List *unpushed)
 {
 	ListCell   *lc;
 
 	foreach(lc, unpushed)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
-		const FuColumn *c = &fpinfo->source->columns[q->col];
-		StringInfoData ops;
-		static const char *const names[] = {"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN"};
-		int			n = 0;
-		int			i = 0;
+		const FuColumn *c = &pi->source->columns[q->col];
+		List	   *ops = NIL;
 
-		if (!(c->flags & FU_COL_PER_VALUE) || fu_has_qual_on(quals, q->col))
+		if (!(c->flags & FU_COL_PER_VALUE) || fu_has_qual_on(pi->quals, q->col))
 			continue;
-		for (int op = 0; op < lengthof(names); op++)
+		for (FuOp op = FU_OP_EQ; op <= FU_OP_NOT_IN; op++)
 			if (c->pushable_ops & FU_OPMASK(op))
-				n++;
-		initStringInfo(&ops);
-		for (int op = 0; op < lengthof(names); op++)
-			if (c->pushable_ops & FU_OPMASK(op))
-				appendStringInfo(&ops, "%s%s", i++ == 0 ? "" :
-								 (i == n ? " or " : ", "), names[op]);
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"%s\" can compare %s only with %s, to a value of type %s",
-						get_rel_name(fpinfo->table->relid), c->name, ops.data,
-						format_type_be(c->type)),
-				 errdetail("Its rows exist only for the values of %s a query asks for: another condition could only keep the rows of the default or none.",
-						   c->name)));
+				ops = lappend(ops, (char *) fu_op_name(op));
+		fu_plan_refuse(pi, ERRCODE_FEATURE_NOT_SUPPORTED,
+					   psprintf("\"%s\" can compare %s only with %s, to a value of type %s",
+								get_rel_name(pi->table->relid), c->name,
+								fu_word_list(ops, "or"), format_type_be(c->type)),
+					   psprintf("Its rows exist only for the values of %s a query asks for: another condition could only keep the rows of the default or none.",
+								c->name),
+					   NULL);
+		return;
 	}
 }
 
@@ -257,8 +249,6 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 	pp->needed = bms_union(columns_used(baserel->reltarget->exprs,
 										baserel->relid, fpinfo),
 						   columns_used(local_exprs, baserel->relid, fpinfo));
-	check_per_value_columns(fpinfo, pp->quals, unpushed);
-
 	pi->source = fpinfo->source;
 	pi->root = root;
 	pi->baserel = baserel;
@@ -269,6 +259,7 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 	pi->declared = fpinfo->declared;
 	pi->rows = 1000;
 	pi->calls = 1;
+	check_per_value_columns(pi, unpushed);
 	pp->source_plan = fpinfo->source->plan(pi);
 	pp->calls = pi->calls;
 	pp->fetched = pi->rows;

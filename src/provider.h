@@ -87,9 +87,11 @@ typedef struct FuColumn
 	int			flags;			/* FU_COL_* */
 
 	/*
-	 * A closed set of text values (NULL-terminated), and a test of further
-	 * valid forms with their description (NULL: none).  A pushed =, <>, IN
-	 * or NOT IN with any other value is an ERROR before anything is sent.
+	 * A closed set of values (NULL-terminated), and a test of further valid
+	 * forms with their description (NULL: none), both on the value's text
+	 * form, whatever the column's type.  A pushed =, <>, IN or NOT IN with
+	 * any other value is an ERROR before anything is sent; a join's value
+	 * matches nothing.
 	 */
 	const char *const *values;
 	bool		(*valid_value) (const char *value);
@@ -179,7 +181,7 @@ typedef enum FuVerdict
 	FU_VERDICT_THROTTLED,		/* retry after backing off */
 	FU_VERDICT_TRANSIENT,		/* retry */
 	FU_VERDICT_EXPIRED,			/* the credentials expired: refresh once */
-	FU_VERDICT_FAILED			/* permanent: report_error raises */
+	FU_VERDICT_FAILED			/* permanent */
 } FuVerdict;
 
 /* How the next page of a request is asked for (set by the page parser) */
@@ -195,7 +197,7 @@ typedef enum FuNextPage
 /*
  * One API call of a scan (or of a credential provider), with its pages.
  * The provider builds it with fu_request_* and may set the fields of the
- * first group (label, explain_tag, scope, audience, discovery, billable,
+ * first group (label, explain_tag, scope, discovery, billable,
  * pdata); the engine owns the rest.
  */
 typedef struct FuRequest
@@ -206,7 +208,6 @@ typedef struct FuRequest
 	const char *explain_tag;	/* EXPLAIN shows "Request (tag)" when set */
 	const char *scope;			/* how the provider authorizes it (AWS: the
 								 * SigV4 "service/region") */
-	const char *audience;		/* credentials to use (NULL: the default) */
 	bool		discovery;		/* its pages give no rows, only requests */
 	bool		billable;		/* counts against max_billable_calls */
 	void	   *pdata;			/* the provider's */
@@ -280,7 +281,7 @@ extern int	fu_retry_after_ms(FuRequest *req, const char *header);
  */
 
 /*
- * Credentials of a server and user mapping (for an audience), as a
+ * Credentials of a server and user mapping, as a
  * credential provider obtained them.  The engine caches them per backend
  * until they expire (refreshing them when less than five minutes remain)
  * or the server or user mapping changes.
@@ -300,7 +301,6 @@ typedef struct FuAuth
 	const struct FuProvider *provider;
 	ForeignServer *server;
 	UserMapping *user;
-	const char *audience;
 	MemoryContext cxt;			/* where the credential's data must live */
 } FuAuth;
 
@@ -346,16 +346,13 @@ typedef struct FuScan
 
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
-	int			est_calls;		/* estimated billable calls */
+	int			est_calls;		/* billable requests (EXPLAIN's "at least") */
 
 	MemoryContext scan_cxt;		/* lives as long as the scan */
 	MemoryContext req_cxt;		/* requests of one set of parameter values */
 	MemoryContext page_cxt;		/* reset for every page */
 	void	   *pstate;			/* the source's state */
 } FuScan;
-
-/* scan.c */
-extern void fu_check_billable(FuScan *scan, int more);
 
 /* A foreign-table source: one API, one set of columns */
 typedef struct FuSource
@@ -422,7 +419,11 @@ typedef struct FuProvider
 	 * set to the delay the server asked for.
 	 */
 	FuVerdict	(*classify) (FuRequest *req, int *retry_after_ms);
-	/* raise the error of a response classify called FAILED */
+	/*
+	 * Raise the error of a response: one classify called FAILED, or any
+	 * other but OK once retries (or the refresh) are used up.  Must not
+	 * return.
+	 */
 	void		(*report_error) (FuRequest *req, const FuCredential *cred) pg_attribute_noreturn();
 } FuProvider;
 
@@ -466,15 +467,15 @@ fu_grow(void *array, int n, int *max, Size elem_size)
 extern Datum fu_text_datum(const char *s);
 extern Datum fu_numeric_datum(const char *s, const char *column);
 
-/* message.c: provider text in messages */
+/* message.c: text in messages */
 extern char *fu_api_text(const char *s);
 extern char *fu_redact(const char *s, List *secrets);
+extern char *fu_word_list(List *words, const char *conjunction);
+extern const char *fu_closest_match(const char *name, List *candidates);
 
 /* option.c */
 extern char *fu_get_option(List *options, const char *name);
 extern bool fu_valid_region(const char *s);
 extern List *fu_split_list(const char *list);
-extern const char *fu_closest_match(const char *name,
-									const char *const *candidates);
 
 #endif							/* FU_PROVIDER_H */

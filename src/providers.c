@@ -66,17 +66,12 @@ fu_find_provider(const char *name)
 char *
 fu_provider_list(void)
 {
-	StringInfoData buf;
-	int			n = 0;
+	List	   *names = NIL;
+	const FuProvider *p;
 
-	while (fu_provider_at(n) != NULL)
-		n++;
-	initStringInfo(&buf);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&buf, "%s\"%s\"",
-						 i == 0 ? "" : (i == n - 1 ? " and " : ", "),
-						 fu_provider_at(i)->name);
-	return buf.data;
+	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
+		names = lappend(names, psprintf("\"%s\"", p->name));
+	return fu_word_list(names, "and");
 }
 
 /* A source of the provider, or of any provider when provider is NULL */
@@ -100,18 +95,15 @@ const char *
 fu_closest_source(const FuProvider *provider, const char *name)
 {
 	const FuProvider *p;
-	const char *names[64];
-	int			n = 0;
+	List	   *names = NIL;
 
 	for (int i = 0; (p = fu_provider_at(i)) != NULL; i++)
 	{
 		if (provider && p != provider)
 			continue;
-		for (const FuSource *const *s = p->sources;
-			 *s && n < lengthof(names) - 1; s++)
-			names[n++] = (*s)->name;
+		for (const FuSource *const *s = p->sources; *s; s++)
+			names = lappend(names, (char *) (*s)->name);
 	}
-	names[n] = NULL;
 	return fu_closest_match(name, names);
 }
 

@@ -31,15 +31,23 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+/* By FuOp */
+static const char *const op_names[] = {"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN"};
+
+const char *
+fu_op_name(FuOp op)
+{
+	return op_names[op];
+}
+
+/* A comparison operator (=, <>, <, <=, >, >=) by its name */
 static bool
 op_from_name(const char *name, FuOp *op)
 {
-	static const char *const names[] = {"=", "<>", "<", "<=", ">", ">="};
-
-	for (int i = 0; i < lengthof(names); i++)
-		if (strcmp(name, names[i]) == 0)
+	for (FuOp i = FU_OP_EQ; i <= FU_OP_GE; i++)
+		if (strcmp(name, op_names[i]) == 0)
 		{
-			*op = (FuOp) i;
+			*op = i;
 			return true;
 		}
 	return false;
@@ -428,7 +436,26 @@ fu_intersect_strings(List *have, bool *constrained, List *more)
 	return out;
 }
 
-/* Is a text value in a column's closed set (or of a form it accepts)? */
+/* The values of a bound qual in their text form (UTF-8 for text) */
+static List *
+qual_texts(FuQual *q)
+{
+	List	   *l = NIL;
+	Oid			out;
+	bool		varlena;
+
+	if (q->valtype == TEXTOID)
+		return fu_qual_strings(q);
+	getTypeOutputInfo(q->valtype, &out, &varlena);
+	if (q->op == FU_OP_EQ || q->op == FU_OP_NE)
+		return list_make1(OidOutputFunctionCall(out, q->value));
+	for (int i = 0; i < q->nelems; i++)
+		if (!q->elemnulls[i])
+			l = lappend(l, OidOutputFunctionCall(out, q->elems[i]));
+	return l;
+}
+
+/* Is a value in a column's closed set (or of a form it accepts)? */
 static bool
 valid_value(const FuColumn *c, const char *v)
 {
@@ -456,14 +483,14 @@ fu_check_closed_values(FuScan *scan)
 		ListCell   *lv;
 
 		if ((c->values == NULL && c->valid_value == NULL) || !q->known ||
-			q->isnull || q->placeholder || q->valtype != TEXTOID)
+			q->isnull || q->placeholder)
 			continue;
-		foreach(lv, fu_qual_strings(q))
+		foreach(lv, qual_texts(q))
 		{
 			const char *v = (const char *) lfirst(lv);
-			StringInfoData list;
+			List	   *values = NIL;
+			char	   *list;
 			const char *closest;
-			int			n = 0;
 
 			if (valid_value(c, v))
 				continue;
@@ -472,24 +499,21 @@ fu_check_closed_values(FuScan *scan)
 				q->excluded = true;
 				break;
 			}
-			initStringInfo(&list);
 			for (const char *const *p = c->values; p && *p; p++)
-				n++;
-			for (int i = 0; i < n; i++)
-				appendStringInfo(&list, "%s%s", i == 0 ? "" :
-								 (i == n - 1 ? " and " : ", "), c->values[i]);
-			closest = c->values ? fu_closest_match(v, c->values) : NULL;
+				values = lappend(values, (char *) *p);
+			list = fu_word_list(values, "and");
+			closest = fu_closest_match(v, values);
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 					 errmsg("invalid value \"%s\" for column \"%s\" of foreign table \"%s\"",
-							v, c->name, RelationGetRelationName(scan->rel)),
+							fu_api_text(v), c->name, RelationGetRelationName(scan->rel)),
 					 c->values == NULL ?
 					 errdetail("Valid values are %s.",
 							   c->value_forms ? c->value_forms : "described in the README") :
 					 c->value_forms ?
-					 errdetail("Valid values are %s, or %s.", list.data,
+					 errdetail("Valid values are %s, or %s.", list,
 							   c->value_forms) :
-					 errdetail("Valid values are %s.", list.data),
+					 errdetail("Valid values are %s.", list),
 					 closest ? errhint("Perhaps you meant \"%s\".", closest) : 0));
 		}
 	}

@@ -188,7 +188,7 @@ fu_request_explain(FuRequest *req)
 	/* a batch of 500 metric queries is long: show its start */
 	if (len > FU_EXPLAIN_BODY_MAX)
 		body = psprintf("%.*s... (%d bytes)",
-						pg_mbcliplen(body, len, FU_EXPLAIN_BODY_MAX),
+						pg_encoding_mbcliplen(PG_UTF8, body, len, FU_EXPLAIN_BODY_MAX),
 						body, len);
 	/* what requests carry is UTF-8 */
 	return fu_api_text(psprintf("%s %s%s%s",
@@ -397,7 +397,7 @@ check_same_origin(FuRequest *req, const char *url, const char *what)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("%s gave a %s pointing to another server", req->label, what),
 				 errdetail("The request went to %s; the response names %s.", mine,
-						   fu_api_text(pnstrdup(url, pg_mbcliplen(url, strlen(url), 200)))),
+						   fu_api_text(pnstrdup(url, pg_encoding_mbcliplen(PG_UTF8, url, strlen(url), 200)))),
 				 errhint("Links are followed only to the scheme, host and port of the request.")));
 }
 
@@ -548,7 +548,9 @@ classify_cb(FuHttpRequest *http, void *arg, int *delay_ms)
 /*
  * Queue a request (its next page, or the same page again).  Scan requests
  * get their credentials here, before anything is sent: a lookup in the
- * cache, which obtains them only when they are missing or about to expire.
+ * cache, which obtains them only when they are missing or about to expire,
+ * or when the API said the request's expired (unless another request has
+ * already replaced them).
  */
 void
 fu_send(FuSender *sender, FuRequest *req)
@@ -562,7 +564,7 @@ fu_send(FuSender *sender, FuRequest *req)
 	}
 	if (req->scan != NULL)
 		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
-								req->audience, NULL);
+								req->verdict == FU_VERDICT_EXPIRED ? req->cred : NULL);
 	req->http.ca_file = fu_get_option(sender->server->options, "ca_file");
 	req->http.prepare = prepare_cb;
 	req->http.classify = classify_cb;

@@ -152,17 +152,14 @@ fu_build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 		}
 	}
 	scan->source->begin(scan);
-	if (scan->est_calls == 0)
-	{
-		foreach(lc, scan->requests)
-			if (((FuRequest *) lfirst(lc))->billable)
-				scan->est_calls++;
-	}
+	foreach(lc, scan->requests)
+		if (((FuRequest *) lfirst(lc))->billable)
+			scan->est_calls++;
 	MemoryContextSwitchTo(old);
 }
 
-void
-fu_check_billable(FuScan *scan, int more)
+static void
+check_billable(FuScan *scan, int more)
 {
 	if (fu_max_billable_calls > 0 && scan->calls + more > fu_max_billable_calls)
 		ereport(ERROR,
@@ -198,7 +195,7 @@ start_requests(FuScanState *fss)
 			n++;
 	}
 	if (n > 0)
-		fu_check_billable(scan, n);
+		check_billable(scan, n);
 	foreach(lc, scan->requests)
 	{
 		FuRequest  *req = (FuRequest *) lfirst(lc);
@@ -277,10 +274,8 @@ next_response(FuScanState *fss)
 
 		if (req->verdict == FU_VERDICT_EXPIRED && !req->auth_retried)
 		{
-			/* new credentials, unless another request got them already */
+			/* fu_send gets new credentials for it */
 			req->auth_retried = true;
-			req->cred = fu_auth_get(scan->provider, scan->server, scan->user,
-									req->audience, req->cred);
 			fu_http_release(&req->http);
 			fu_send(&fss->sender, req);
 			continue;
@@ -384,9 +379,6 @@ fuIterateForeignScan(ForeignScanState *node)
 	{
 		fu_build_requests(fss, node->ss.ps.ps_ExprContext, false);
 		fss->built = true;
-		/* a plan known to exceed the cap is refused before any call */
-		if (scan->est_calls > 1)
-			fu_check_billable(scan, scan->est_calls);
 	}
 	if (!fss->started && (fss->eflags & EXEC_FLAG_REWIND))
 	{

@@ -107,6 +107,7 @@ SELECT * FROM role_cost WHERE period_start = '2026-06-01';
 -- option values are checked when the mapping is written
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_arn 'finops-reader');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_arn 'arn:aws:iam::1111:role/x');
+ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_arn 'arn:aws-cn:iam::111111111111:role/x');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration '60');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration 'an hour');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_session_name 'cost report');

@@ -75,6 +75,13 @@ SELECT * FROM emu.pushdown($$
 SELECT namespace, dimensions FROM aws_metrics
 WHERE metric_name = 'HealthyHostCount' AND region = 'us-west-2'
   AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:01+00'$$);
+-- several metric names and no namespace: a listing per name, never the
+-- account's every metric
+SELECT * FROM emu.pushdown($$
+SELECT namespace, metric_name, count(*) FROM aws_metrics
+WHERE metric_name IN ('HealthyHostCount', 'Throttles') AND region = 'us-west-2'
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:01+00'
+GROUP BY 1, 2 ORDER BY 1, 2$$);
 
 -- S3 storage metrics: StorageType dimension and a daily period
 SELECT * FROM emu.pushdown($$

@@ -92,6 +92,14 @@ FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name),
               WHERE f.service = s.name AND f.period_start < '2026-06-17') f
 ORDER BY 1, 2;
 SELECT line FROM emu.requests() AS line ORDER BY 1;
+-- a condition on service the forecast cannot push (<>) is a plain filter
+-- of the rows the join's values ask for: the join's path is taken, not
+-- refused with the table
+SELECT s.name, count(*) AS days
+FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name)
+JOIN aws_cost_forecast f ON f.service = s.name
+WHERE f.service <> 'AWS Lambda' AND f.period_start < '2026-06-17'
+GROUP BY 1;
 SELECT * FROM emu.same_rows($$
 SELECT f.service, f.period_start, f.mean_value
 FROM (VALUES ('AWS Lambda'), ('Amazon DynamoDB')) s(name)
@@ -166,3 +174,19 @@ FROM (VALUES ('DAILY'), ('weekly')) g(granularity)
 LEFT JOIN LATERAL (SELECT * FROM aws_cost c WHERE c.granularity = g.granularity
                    AND c.period_start >= '2026-05-01' AND c.period_start < '2026-05-03') c ON true
 GROUP BY 1 ORDER BY 1;
+-- numbers as well: a period CloudWatch does not take, an interval level
+-- GetCostForecast does not
+SELECT emu.reset();
+SELECT p.period, count(m.ts) AS points
+FROM (VALUES (300), (90)) p(period)
+LEFT JOIN LATERAL (SELECT * FROM aws_metrics m WHERE m.period = p.period
+                   AND m.resource_type = 'ec2' AND m.resource_id = 'i-0a1b2c3d4e5f60001'
+                   AND m.metric_name = 'CPUUtilization'
+                   AND m.ts >= '2026-06-14 00:00+00' AND m.ts < '2026-06-14 00:15+00') m ON true
+GROUP BY 1 ORDER BY 1;
+SELECT i.level, count(f.period_start) AS days
+FROM (VALUES (95), (100)) i(level)
+LEFT JOIN LATERAL (SELECT * FROM aws_cost_forecast f WHERE f.prediction_interval = i.level
+                   AND f.period_start < '2026-06-18') f ON true
+GROUP BY 1 ORDER BY 1;
+SELECT split_part(line, ' ', 1) AS operation, count(*) AS calls FROM emu.requests() AS line GROUP BY 1 ORDER BY 1;

@@ -41,6 +41,12 @@ SELECT count(*) FROM aws_cost_forecast WHERE metric = 'unblended_cost';
 SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND statistic = 'average';
 SELECT count(*) FROM aws_metrics WHERE resource_type = 'EC2';
 SELECT count(*) FROM aws_metrics WHERE resource_type IN ('rds', 'lamda');
+-- numbers too: the periods CloudWatch takes, the forecast's interval levels,
+-- and GetCostForecast's metrics (usage metrics belong to GetUsageForecast)
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND period IN (300, 90);
+SELECT count(*) FROM aws_metrics WHERE resource_type = 'ec2' AND period = 99999999999;
+SELECT count(*) FROM aws_cost_forecast WHERE prediction_interval = 50;
+SELECT count(*) FROM aws_cost_forecast WHERE metric = 'USAGE_QUANTITY';
 -- a value from a parameter is checked when it is bound
 PREPARE by_granularity(text) AS SELECT count(*) FROM aws_cost WHERE granularity = $1;
 EXECUTE by_granularity('Daily');

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "metrics.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -27,45 +28,6 @@
 #define MAX_QUERIES_PER_CALL 500
 #define MAX_DATAPOINTS_PER_CALL 100800
 #define CW_TARGET "GraniteServiceVersion20100801."
-
-/* Units of documented metrics, since GetMetricData does not return them */
-static const char *const metric_units[][2] = {
-	{"CPUUtilization", "Percent"},
-	{"NetworkIn", "Bytes"},
-	{"NetworkOut", "Bytes"},
-	{"DiskReadBytes", "Bytes"},
-	{"DiskWriteBytes", "Bytes"},
-	{"EBSReadBytes", "Bytes"},
-	{"EBSWriteBytes", "Bytes"},
-	{"StatusCheckFailed", "Count"},
-	{"DatabaseConnections", "Count"},
-	{"ReadIOPS", "Count/Second"},
-	{"WriteIOPS", "Count/Second"},
-	{"FreeStorageSpace", "Bytes"},
-	{"Invocations", "Count"},
-	{"Duration", "Milliseconds"},
-	{"Errors", "Count"},
-	{"Throttles", "Count"},
-	{"ConsumedReadCapacityUnits", "Count"},
-	{"ConsumedWriteCapacityUnits", "Count"},
-	{"NumberOfObjects", "Count"},
-	{"BucketSizeBytes", "Bytes"},
-	{"RequestCount", "Count"},
-	{"HealthyHostCount", "Count"},
-	{"UnHealthyHostCount", "Count"},
-	{"ActiveConnectionCount", "Count"},
-	{"TargetResponseTime", "Seconds"},
-	{NULL, NULL}
-};
-
-static const char *
-unit_of(const char *metric)
-{
-	for (int i = 0; metric_units[i][0]; i++)
-		if (strcmp(metric_units[i][0], metric) == 0)
-			return metric_units[i][1];
-	return NULL;
-}
 
 static int
 dim_cmp(const void *a, const void *b)
@@ -81,7 +43,7 @@ fu_cw_series(Region *region, const ResourceType *type,
 	Series	   *s = palloc0(sizeof(Series));
 	StringInfoData js;
 	ListCell   *lc;
-	const char *unit = unit_of(metric);
+	const char *unit = fu_cw_unit(namespace, metric);
 
 	s->namespace = pstrdup(namespace);
 	s->metric = pstrdup(metric);
@@ -115,7 +77,10 @@ fu_cw_series(Region *region, const ResourceType *type,
 		escape_json(&js, s->dims[i].value);
 	}
 	appendStringInfoChar(&js, '}');
-	s->d_dims = DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data));
+	/* names and values are UTF-8, as the API's; jsonb_in reads the server's */
+	s->d_dims = DirectFunctionCall1(jsonb_in,
+									CStringGetDatum(pg_any_to_server(js.data, js.len,
+																	 PG_UTF8)));
 	s->d_region = fu_text_datum(region->name);
 	s->d_namespace = fu_text_datum(s->namespace);
 	s->d_metric = fu_text_datum(s->metric);
@@ -249,10 +214,11 @@ fu_cw_data_requests(FuScan *scan, MState *st, Region *region)
 	}
 }
 
-/* A ListMetrics request: one namespace (or metric name) of a region */
+/* A ListMetrics request of a region: a namespace, a metric name or both */
 void
 fu_cw_list_request(FuScan *scan, MState *st, Region *region,
-				   const ResourceType *type, const char *namespace)
+				   const ResourceType *type, const char *namespace,
+				   const char *metric)
 {
 	StringInfoData body;
 	ReqInfo    *ri = palloc0(sizeof(ReqInfo));
@@ -267,10 +233,10 @@ fu_cw_list_request(FuScan *scan, MState *st, Region *region,
 		escape_json(&body, namespace);
 		first = false;
 	}
-	if (list_length(st->metric_names) == 1)
+	if (metric)
 	{
 		appendStringInfoString(&body, first ? "\"MetricName\":" : ",\"MetricName\":");
-		escape_json(&body, (char *) linitial(st->metric_names));
+		escape_json(&body, metric);
 		first = false;
 	}
 	if (type)
@@ -369,14 +335,17 @@ gmd_object_end(void *arg, FuJsonWalk *w)
 			(q = (int) strtol(st->result_id + 1, &end, 10)) < 0 || *end != '\0' ||
 			q >= ri->nqueries)
 			fu_json_malformed(st->page_req->label, psprintf("A result has an unknown Id \"%s\".",
-											 st->result_id ? st->result_id : ""));
+											 st->result_id ? fu_api_text(st->result_id) : ""));
 		if (st->result_status &&
 			(strcmp(st->result_status, "Forbidden") == 0 ||
 			 strcmp(st->result_status, "InternalError") == 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("%s returned status %s for metric %s", st->page_req->label,
-							st->result_status, ri->queries[q].series->metric)));
+							fu_api_text(st->result_status),
+							fu_api_text(ri->queries[q].series->metric)),
+					 st->result_status[0] == 'F' ?
+					 errhint("The credentials need the cloudwatch:GetMetricData permission.") : 0));
 		for (int i = st->result_start; i < st->npoints; i++)
 			st->qidx[i] = q;
 	}

@@ -46,8 +46,20 @@ static const char *const filter_keys[NUM_FILTERS] = {"SERVICE", "LINKED_ACCOUNT"
 static const char *const granularities[] = {"DAILY", "MONTHLY", NULL};
 static const char *const forecast_metrics[] = {
 	"UNBLENDED_COST", "AMORTIZED_COST", "BLENDED_COST", "NET_UNBLENDED_COST",
-	"NET_AMORTIZED_COST", "USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT", NULL
+	"NET_AMORTIZED_COST", NULL
 };
+
+/* PredictionIntervalLevel: 51..99, in its text form */
+static bool
+valid_interval(const char *text)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	return errno == 0 && end != text && *end == '\0' && v >= 51 && v <= 99;
+}
 
 static const FuColumn forecast_columns[NUM_COLS] = {
 	{"period_start", DATEOID, FU_OPS_RANGE},
@@ -57,7 +69,8 @@ static const FuColumn forecast_columns[NUM_COLS] = {
 	{"service", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE},
 	{"linked_account", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE},
 	{"region", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE},
-	{"prediction_interval", INT4OID, FU_OPS_EQ, FU_COL_PER_VALUE},
+	{"prediction_interval", INT4OID, FU_OPS_EQ, FU_COL_PER_VALUE, NULL,
+	valid_interval, "the integers from 51 to 99"},
 	{"mean_value", NUMERICOID, 0},
 	{"lower_bound", NUMERICOID, 0},
 	{"upper_bound", NUMERICOID, 0},
@@ -182,11 +195,6 @@ forecast_settings(FuScan *scan, FcState *st)
 			if (interval >= 0 && interval != DatumGetInt32(q->value))
 				return false;
 			interval = DatumGetInt32(q->value);
-			if (interval < 51 || interval > 99)
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-						 errmsg("aws_cost_forecast prediction_interval must be between 51 and 99, not %d",
-								interval)));
 		}
 	}
 	st->monthly = granularity && strcmp(granularity, "MONTHLY") == 0;

@@ -39,7 +39,8 @@ static const FuColumn metrics_columns[NUM_COLS] = {
 	{"dimensions", JSONBOID, 0},
 	{"statistic", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE, basic_statistics,
 	extended_statistic, "an extended statistic such as p99, p99.9, tm90 or TM(10%:90%)"},
-	{"period", INT4OID, FU_OPS_SET, FU_COL_PER_VALUE},
+	{"period", INT4OID, FU_OPS_SET, FU_COL_PER_VALUE, NULL, fu_cw_valid_period,
+	"1, 5, 10, 20 or 30 (seconds), or a multiple of 60 up to a year (31622400)"},
 	{"ts", TIMESTAMPTZOID, FU_OPS_RANGE},
 	{"value", FLOAT8OID, 0},
 	{"unit", TEXTOID, 0},
@@ -62,6 +63,41 @@ static const ResourceType resource_types[] = {
 	{"alb", "AWS/ApplicationELB", "LoadBalancer",
 	(const char *const[]) {"RequestCount", "ActiveConnectionCount", "TargetResponseTime", NULL}, 0},
 	{NULL, NULL, NULL, NULL, 0}
+};
+
+/*
+ * Units of documented metrics, since GetMetricData does not return them.
+ * By namespace too: the same name may count something else in another.
+ */
+static const char *const metric_units[][3] = {
+	{"AWS/EC2", "CPUUtilization", "Percent"},
+	{"AWS/EC2", "NetworkIn", "Bytes"},
+	{"AWS/EC2", "NetworkOut", "Bytes"},
+	{"AWS/EC2", "DiskReadBytes", "Bytes"},
+	{"AWS/EC2", "DiskWriteBytes", "Bytes"},
+	{"AWS/EC2", "EBSReadBytes", "Bytes"},
+	{"AWS/EC2", "EBSWriteBytes", "Bytes"},
+	{"AWS/EC2", "StatusCheckFailed", "Count"},
+	{"AWS/RDS", "CPUUtilization", "Percent"},
+	{"AWS/RDS", "DatabaseConnections", "Count"},
+	{"AWS/RDS", "ReadIOPS", "Count/Second"},
+	{"AWS/RDS", "WriteIOPS", "Count/Second"},
+	{"AWS/RDS", "FreeStorageSpace", "Bytes"},
+	{"AWS/Lambda", "Invocations", "Count"},
+	{"AWS/Lambda", "Duration", "Milliseconds"},
+	{"AWS/Lambda", "Errors", "Count"},
+	{"AWS/Lambda", "Throttles", "Count"},
+	{"AWS/DynamoDB", "ConsumedReadCapacityUnits", "Count"},
+	{"AWS/DynamoDB", "ConsumedWriteCapacityUnits", "Count"},
+	{"AWS/S3", "NumberOfObjects", "Count"},
+	{"AWS/S3", "BucketSizeBytes", "Bytes"},
+	{"AWS/ELB", "RequestCount", "Count"},
+	{"AWS/ELB", "HealthyHostCount", "Count"},
+	{"AWS/ELB", "UnHealthyHostCount", "Count"},
+	{"AWS/ApplicationELB", "RequestCount", "Count"},
+	{"AWS/ApplicationELB", "ActiveConnectionCount", "Count"},
+	{"AWS/ApplicationELB", "TargetResponseTime", "Seconds"},
+	{NULL, NULL, NULL}
 };
 
 /* ---------- statistics ---------- */
@@ -197,6 +233,17 @@ fu_cw_type_metrics(MState *st, const ResourceType *t)
 	for (const char *const *m = t->metrics; *m; m++)
 		l = lappend(l, (char *) *m);
 	return l;
+}
+
+/* The unit of a documented metric, else NULL */
+const char *
+fu_cw_unit(const char *namespace, const char *metric)
+{
+	for (int i = 0; metric_units[i][0]; i++)
+		if (strcmp(metric_units[i][1], metric) == 0 &&
+			strcmp(metric_units[i][0], namespace) == 0)
+			return metric_units[i][2];
+	return NULL;
 }
 
 /* The periods a bound = or IN qual allows, intersected with the others' */
@@ -392,6 +439,8 @@ static void
 region_requests(FuScan *scan, MState *st, Region *region, bool ids_known)
 {
 	ListCell   *lc;
+	char	   *one_metric = list_length(st->metric_names) == 1 ?
+		(char *) linitial(st->metric_names) : NULL;
 
 	if (list_length(st->types) == 1 && ids_known &&
 		((const ResourceType *) linitial(st->types))->default_period == 0)
@@ -416,7 +465,7 @@ region_requests(FuScan *scan, MState *st, Region *region, bool ids_known)
 		{
 			const ResourceType *t = (const ResourceType *) lfirst(lc);
 
-			fu_cw_list_request(scan, st, region, t, t->namespace);
+			fu_cw_list_request(scan, st, region, t, t->namespace, one_metric);
 		}
 	}
 	else if (st->namespaces != NIL)
@@ -425,10 +474,14 @@ region_requests(FuScan *scan, MState *st, Region *region, bool ids_known)
 		foreach(lc, st->namespaces)
 			fu_cw_list_request(scan, st, region,
 							   ids_known ? fu_cw_type_of_namespace((char *) lfirst(lc)) : NULL,
-							   (char *) lfirst(lc));
+							   (char *) lfirst(lc), one_metric);
 	}
 	else
-		fu_cw_list_request(scan, st, region, NULL, NULL);
+	{
+		/* by metric name only: one listing per name, never the account's */
+		foreach(lc, st->metric_names)
+			fu_cw_list_request(scan, st, region, NULL, NULL, (char *) lfirst(lc));
+	}
 }
 
 static void

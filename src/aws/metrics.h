@@ -28,7 +28,7 @@ enum
 	NUM_COLS
 };
 
-/* Resource types (the seed's mapping): namespace, key dimension, metrics */
+/* A resource type: its namespace, key dimension and usual metrics */
 typedef struct ResourceType
 {
 	const char *name;
@@ -132,9 +132,10 @@ typedef struct MState
 /* metrics.c */
 extern const ResourceType *fu_cw_type_of_namespace(const char *ns);
 extern List *fu_cw_type_metrics(MState *st, const ResourceType *t);
+extern const char *fu_cw_unit(const char *namespace, const char *metric);
 
 /* metrics_window.c */
-extern bool fu_cw_valid_period(int64 period);
+extern bool fu_cw_valid_period(const char *text);
 extern int	fu_cw_period_value(FuQual *q, Datum d);
 extern bool fu_cw_window(FuScan *scan, MState *st);
 
@@ -145,7 +146,8 @@ extern Series *fu_cw_series(Region *region, const ResourceType *type,
 extern Dim *fu_cw_dim(const char *name, const char *value);
 extern void fu_cw_data_requests(FuScan *scan, MState *st, Region *region);
 extern void fu_cw_list_request(FuScan *scan, MState *st, Region *region,
-							   const ResourceType *type, const char *namespace);
+							   const ResourceType *type, const char *namespace,
+							   const char *metric);
 extern void fu_cw_parse_page(FuScan *scan, FuRequest *req, char *body,
 							 size_t len);
 

@@ -25,11 +25,21 @@
 #define MAX_DEFAULT_POINTS	1440
 #define MAX_PERIOD			(366 * SECS_PER_DAY)
 
-/* 1, 5, 10, 20 or 30 seconds (high resolution), or a multiple of 60 */
+/*
+ * A period value in its text form: 1, 5, 10, 20 or 30 seconds (high
+ * resolution), or a multiple of 60 up to a year.  The engine checks each
+ * period qual's values with it before the scan begins.
+ */
 bool
-fu_cw_valid_period(int64 period)
+fu_cw_valid_period(const char *text)
 {
-	if (period <= 0 || period > MAX_PERIOD)
+	char	   *end;
+	long long	period;
+
+	errno = 0;
+	period = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' ||
+		period <= 0 || period > MAX_PERIOD)
 		return false;
 	if (period >= 60)
 		return period % 60 == 0;
@@ -37,24 +47,15 @@ fu_cw_valid_period(int64 period)
 		period == 30;
 }
 
-/* A period value of a qual (any integer type), checked */
+/* A period value of a qual (any integer type), checked by the engine */
 int
 fu_cw_period_value(FuQual *q, Datum d)
 {
-	int64		v;
-
 	if (q->valtype == INT2OID)
-		v = DatumGetInt16(d);
-	else if (q->valtype == INT4OID)
-		v = DatumGetInt32(d);
-	else
-		v = DatumGetInt64(d);
-	if (!fu_cw_valid_period(v))
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-				 errmsg("invalid aws_metrics period " INT64_FORMAT, v),
-				 errhint("CloudWatch periods are 1, 5, 10, 20 or 30 seconds, or a multiple of 60 up to a year.")));
-	return (int) v;
+		return DatumGetInt16(d);
+	if (q->valtype == INT4OID)
+		return DatumGetInt32(d);
+	return (int) DatumGetInt64(d);
 }
 
 /*

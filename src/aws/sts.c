@@ -38,16 +38,19 @@ fu_aws_check_role_arn(const char *name, const char *value)
 	const char *p = value;
 	int			digits = 0;
 
-	/* arn:<partition>:iam::<12-digit account>:role/<path and name> */
-	if (strncmp(p, "arn:aws", 7) == 0)
-	{
-		p += 7;
-		while (*p == '-' || islower((unsigned char) *p))
-			p++;
-		if (strncmp(p, ":iam::", 6) == 0)
-			for (p += 6; isdigit((unsigned char) *p); p++)
-				digits++;
-	}
+	/*
+	 * arn:aws:iam::<12-digit account>:role/<path and name>.  Only the aws
+	 * partition: the others (aws-cn, aws-us-gov) have their own hosts.
+	 */
+	if (strncmp(p, "arn:aws-", 8) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("AWS partitions other than \"aws\" are not supported"),
+				 errdetail("Option \"%s\" names a role of partition \"%.*s\", whose endpoints are not under amazonaws.com.",
+						   name, (int) strcspn(p + 4, ":"), p + 4)));
+	if (strncmp(p, "arn:aws:iam::", 13) == 0)
+		for (p += 13; isdigit((unsigned char) *p); p++)
+			digits++;
 	if (digits != 12 || strncmp(p, ":role/", 6) != 0 || p[6] == '\0' ||
 		strlen(value) > 2048 || strpbrk(value, " \t\r\n") != NULL)
 		ereport(ERROR,

@@ -347,12 +347,21 @@ typedef struct FuScan
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
 	int			est_calls;		/* billable requests (EXPLAIN's "at least") */
+	Datum	   *fixed_values;	/* fu_scan_fix's, by column */
+	bool	   *fixed_nulls;
 
 	MemoryContext scan_cxt;		/* lives as long as the scan */
 	MemoryContext req_cxt;		/* requests of one set of parameter values */
 	MemoryContext page_cxt;		/* reset for every page */
 	void	   *pstate;			/* the source's state */
 } FuScan;
+
+/*
+ * scan.c: a value every row of the scan has in col (an "=" qual's, or what
+ * the request settles, such as a default).  Called from begin; the engine
+ * fills it in before each next_row, which may overwrite it.
+ */
+extern void fu_scan_fix(FuScan *scan, int col, Datum value);
 
 /* A foreign-table source: one API, one set of columns */
 typedef struct FuSource

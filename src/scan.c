@@ -106,6 +106,8 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 	collect_exec_params((Node *) fsplan->fdw_exprs, &fss->param_ids);
 	fss->values = palloc0(sizeof(Datum) * scan->source->ncolumns);
 	fss->nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
+	scan->fixed_values = palloc0(sizeof(Datum) * scan->source->ncolumns);
+	scan->fixed_nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
 	MemoryContextSwitchTo(old);
 
 	/* EXPLAIN without ANALYZE shows the requests but sends nothing */
@@ -138,6 +140,7 @@ fu_build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 	scan->requests = NIL;
 	scan->est_calls = 0;
 	scan->pstate = NULL;
+	memset(scan->fixed_nulls, true, sizeof(bool) * scan->source->ncolumns);
 	fu_check_closed_values(scan);
 
 	/* a pushed qual no row can satisfy (= NULL, IN ()): nothing to ask */
@@ -156,6 +159,14 @@ fu_build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 		if (((FuRequest *) lfirst(lc))->billable)
 			scan->est_calls++;
 	MemoryContextSwitchTo(old);
+}
+
+void
+fu_scan_fix(FuScan *scan, int col, Datum value)
+{
+	Assert(col >= 0 && col < scan->source->ncolumns);
+	scan->fixed_values[col] = value;
+	scan->fixed_nulls[col] = false;
 }
 
 static void
@@ -400,7 +411,10 @@ fuIterateForeignScan(ForeignScanState *node)
 			MemoryContext old = MemoryContextSwitchTo(fss->row_cxt);
 			bool		got;
 
-			memset(fss->nulls, true, sizeof(bool) * scan->source->ncolumns);
+			memcpy(fss->values, scan->fixed_values,
+				   sizeof(Datum) * scan->source->ncolumns);
+			memcpy(fss->nulls, scan->fixed_nulls,
+				   sizeof(bool) * scan->source->ncolumns);
 			got = scan->source->next_row(scan, fss->values, fss->nulls);
 			MemoryContextSwitchTo(old);
 			if (got)

@@ -135,11 +135,7 @@ typedef struct CeState
 	DateADT		end;
 	bool		default_start;
 	bool		default_end;
-	Datum		fixed[NUM_COLS];	/* values filled from "=" quals */
-	bool		has_fixed[NUM_COLS];
 	/* what each row needs, worked out once per scan */
-	int			nfixed;
-	int			fixed_cols[NUM_COLS];
 	int			out_metrics;	/* bit m: metric m is a needed column */
 	bool		want_currency;
 	bool		want_usage_unit;
@@ -340,13 +336,6 @@ choose_granularity(FuScan *scan)
 	return NULL;				/* keep compiler quiet */
 }
 
-static void
-fix(CeState *st, int col, Datum value)
-{
-	st->fixed[col] = value;
-	st->has_fixed[col] = true;
-}
-
 /*
  * The dimension and tag quals: Filter leaves, and values fixed by "=";
  * the period quals narrow [lo, hi).
@@ -375,7 +364,7 @@ filter_leaves(FuScan *scan, CeState *st, bool monthly, DateADT *lo,
 		else if (q->col >= FIRST_DIM && q->col <= LAST_DIM)
 		{
 			if (q->op == FU_OP_EQ)
-				fix(st, q->col, q->value);
+				fu_scan_fix(scan, q->col, q->value);
 			fu_ce_add_leaf(&leaves, "Dimensions", dim_keys[q->col - FIRST_DIM], q);
 		}
 	}
@@ -478,7 +467,7 @@ cost_begin(FuScan *scan)
 			if (st->tag_key && strcmp(st->tag_key, fu_qual_text(q->value)) != 0)
 				return;
 			st->tag_key = fu_qual_text(q->value);
-			fix(st, COL_TAG_KEY, q->value);
+			fu_scan_fix(scan, COL_TAG_KEY, q->value);
 		}
 	}
 
@@ -486,13 +475,10 @@ cost_begin(FuScan *scan)
 	if (st->granularity == NULL)
 		return;
 	monthly = strcmp(st->granularity, "MONTHLY") == 0;
-	fix(st, COL_GRANULARITY, CStringGetTextDatum(st->granularity));
+	fu_scan_fix(scan, COL_GRANULARITY, CStringGetTextDatum(st->granularity));
 	leaves = filter_leaves(scan, st, monthly, &lo, &hi);
 
 	/* what every row needs, worked out once */
-	for (int c = 0; c < NUM_COLS; c++)
-		if (st->has_fixed[c])
-			st->fixed_cols[st->nfixed++] = c;
 	for (int m = 0; m < NUM_METRICS; m++)
 		if (bms_is_member(FIRST_METRIC + m, scan->needed))
 			st->out_metrics |= 1 << m;
@@ -728,12 +714,6 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 	nulls[COL_PERIOD_END] = false;
 	values[COL_ESTIMATED] = BoolGetDatum(p->estimated);
 	nulls[COL_ESTIMATED] = false;
-
-	for (int i = 0; i < st->nfixed; i++)
-	{
-		values[st->fixed_cols[i]] = st->fixed[st->fixed_cols[i]];
-		nulls[st->fixed_cols[i]] = false;
-	}
 
 	for (int i = 0; i < st->ngroups; i++)
 	{

@@ -91,12 +91,11 @@ typedef struct FcRow
 typedef struct FcFilter
 {
 	char	   *values[NUM_FILTERS];	/* UTF-8; NULL: not filtered */
+	Datum		datums[NUM_FILTERS];	/* the columns' values */
 } FcFilter;
 
 typedef struct FcState
 {
-	Datum		fixed[NUM_COLS];
-	bool		has_fixed[NUM_COLS];
 	const char *metric;
 	bool		monthly;
 	int			interval;
@@ -110,6 +109,7 @@ typedef struct FcState
 	int			maxrows;
 	int			cur;
 	char	   *currency;
+	Datum		currency_datum;
 } FcState;
 
 static FuPushdown
@@ -149,13 +149,6 @@ forecast_plan(FuPlanInfo *pi)
 	}
 	pi->rows *= pi->calls;
 	return NIL;
-}
-
-static void
-fix(FcState *st, int col, Datum d)
-{
-	st->fixed[col] = d;
-	st->has_fixed[col] = true;
 }
 
 /*
@@ -201,9 +194,10 @@ forecast_settings(FuScan *scan, FcState *st)
 	if (st->metric == NULL)
 		st->metric = "UNBLENDED_COST";
 	st->interval = interval >= 0 ? interval : DEFAULT_INTERVAL;
-	fix(st, COL_GRANULARITY, CStringGetTextDatum(st->monthly ? "MONTHLY" : "DAILY"));
-	fix(st, COL_METRIC, CStringGetTextDatum(st->metric));
-	fix(st, COL_PREDICTION_INTERVAL, Int32GetDatum(st->interval));
+	fu_scan_fix(scan, COL_GRANULARITY,
+				CStringGetTextDatum(st->monthly ? "MONTHLY" : "DAILY"));
+	fu_scan_fix(scan, COL_METRIC, CStringGetTextDatum(st->metric));
+	fu_scan_fix(scan, COL_PREDICTION_INTERVAL, Int32GetDatum(st->interval));
 	return true;
 }
 
@@ -295,6 +289,9 @@ add_requests(FuScan *scan, FcState *st, List **values, int f, FcFilter *cur)
 		FcFilter   *filter = palloc(sizeof(FcFilter));
 
 		*filter = *cur;
+		for (int i = 0; i < NUM_FILTERS; i++)
+			if (filter->values[i])
+				filter->datums[i] = fu_text_datum(filter->values[i]);
 		add_request(scan, st, filter);
 		return;
 	}
@@ -441,6 +438,8 @@ forecast_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->nrows = st->maxrows = st->cur = 0;
 	st->currency = NULL;
 	fu_parse_json_events(req->label, body, len, &fc_handlers, st);
+	if (st->currency)
+		st->currency_datum = fu_text_datum(st->currency);
 }
 
 static bool
@@ -453,16 +452,10 @@ forecast_next_row(FuScan *scan, Datum *values, bool *nulls)
 		return false;
 	r = &st->rows[st->cur++];
 
-	for (int c = 0; c < NUM_COLS; c++)
-		if (st->has_fixed[c])
-		{
-			values[c] = st->fixed[c];
-			nulls[c] = false;
-		}
 	for (int f = 0; f < NUM_FILTERS; f++)
 		if (st->filter->values[f])
 		{
-			values[FIRST_FILTER + f] = fu_text_datum(st->filter->values[f]);
+			values[FIRST_FILTER + f] = st->filter->datums[f];
 			nulls[FIRST_FILTER + f] = false;
 		}
 	values[COL_PERIOD_START] = DateADTGetDatum(r->tp.start);
@@ -486,7 +479,7 @@ forecast_next_row(FuScan *scan, Datum *values, bool *nulls)
 	}
 	if (st->currency)
 	{
-		values[COL_CURRENCY] = fu_text_datum(st->currency);
+		values[COL_CURRENCY] = st->currency_datum;
 		nulls[COL_CURRENCY] = false;
 	}
 	return true;

@@ -171,7 +171,6 @@ static const FuColumn item_columns[NUM_COLS] = {
 
 typedef struct ItemsState
 {
-	Datum		fixed[COL_N];
 	/* current page */
 	int		   *items;
 	int			nitems;
@@ -220,9 +219,9 @@ items_begin(FuScan *scan)
 		else
 			vals[q->col - COL_TOTAL] = DatumGetInt32(q->value);
 	}
-	st->fixed[COL_STYLE] = CStringGetTextDatum(style);
+	fu_scan_fix(scan, COL_STYLE, CStringGetTextDatum(style));
 	for (int i = 0; i < 3; i++)
-		st->fixed[COL_TOTAL + i] = Int32GetDatum(vals[i]);
+		fu_scan_fix(scan, COL_TOTAL + i, Int32GetDatum(vals[i]));
 
 	if (strcmp(style, "body") == 0 || strcmp(style, "job") == 0)
 	{
@@ -314,11 +313,6 @@ items_next_row(FuScan *scan, Datum *values, bool *nulls)
 
 	if (st->cur >= st->nitems)
 		return false;
-	for (int c = 0; c < COL_N; c++)
-	{
-		values[c] = st->fixed[c];
-		nulls[c] = false;
-	}
 	values[COL_N] = Int32GetDatum(st->items[st->cur++]);
 	nulls[COL_N] = false;
 	values[COL_PAGE] = Int32GetDatum(st->page);

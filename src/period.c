@@ -236,6 +236,29 @@ fu_narrow_window(FuQual *q, bool end_column, bool monthly, DateADT *lo, DateADT 
 	}
 }
 
+/*
+ * A timestamp as an API writes it ("2026-12-02T10:00:00Z", "Wed, 21 Oct
+ * 2015 07:28:00 GMT"): what PostgreSQL's input accepts, without raising;
+ * false if it is not one.
+ */
+bool
+fu_parse_timestamptz(const char *s, TimestampTz *t)
+{
+	char		workbuf[MAXDATELEN + 1];
+	char	   *fields[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	int			tz = 0;
+	fsec_t		fsec;
+	struct pg_tm tm;
+
+	return ParseDateTime(s, workbuf, sizeof(workbuf), fields, ftype,
+						 MAXDATEFIELDS, &nf) == 0 &&
+		DecodeDateTime(fields, ftype, nf, &dtype, &tm, &fsec, &tz) == 0 &&
+		dtype == DTK_DATE && tm2timestamp(&tm, fsec, &tz, t) == 0;
+}
+
 /* Parse "YYYY-MM-DD", or that and a "T..." time part; false if not a date */
 bool
 fu_parse_date(const char *s, DateADT *d)

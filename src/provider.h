@@ -453,6 +453,7 @@ extern DateADT fu_month_ceil(DateADT d);
 extern char *fu_date_text(DateADT d);
 extern char *fu_epoch_text(int64 e);
 extern bool fu_parse_date(const char *s, DateADT *d);
+extern bool fu_parse_timestamptz(const char *s, TimestampTz *t);
 extern void fu_narrow_window(FuQual *q, bool end_column, bool monthly,
 							 DateADT *lo, DateADT *hi);
 extern double fu_qual_epoch(FuQual *q);

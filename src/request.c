@@ -20,7 +20,6 @@
 #include "engine.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -464,20 +463,9 @@ fu_retry_after_ms(FuRequest *req, const char *header)
 	else
 	{
 		/* "Wed, 21 Oct 2015 07:28:00 GMT" */
-		char		workbuf[MAXDATELEN + 1];
-		char	   *fields[MAXDATEFIELDS];
-		int			ftype[MAXDATEFIELDS];
-		int			nf;
-		int			dtype;
-		int			tz = 0;
-		fsec_t		fsec;
-		struct pg_tm tm;
 		TimestampTz when;
 
-		if (ParseDateTime(v, workbuf, sizeof(workbuf), fields, ftype,
-						  MAXDATEFIELDS, &nf) != 0 ||
-			DecodeDateTime(fields, ftype, nf, &dtype, &tm, &fsec, &tz) != 0 ||
-			dtype != DTK_DATE || tm2timestamp(&tm, fsec, &tz, &when) != 0)
+		if (!fu_parse_timestamptz(v, &when))
 			return -1;
 		when -= GetCurrentTimestamp();
 		return when <= 0 ? 0 : (int) Min(when / 1000, (int64) INT_MAX);

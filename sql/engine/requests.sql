@@ -88,6 +88,16 @@ SELECT emu.fault('{"kind": "throttle", "count": 1, "target": "TestItems", "heade
 SELECT clock_timestamp() AS t0 \gset
 SELECT count(*) FROM req.test_items WHERE style = 'query' AND total = 3 AND size = 10;
 SELECT clock_timestamp() - :'t0'::timestamptz >= interval '700 milliseconds' AS waited_provider_delay;
+-- so is an HTTP date (far ahead here: capped at retry_max_delay, 800 ms;
+-- the backoff alone would wait 0)
+SET finops_usage.retry_base_delay = 0;
+SET finops_usage.retry_max_delay = '800ms';
+SELECT emu.reset();
+SELECT emu.fault('{"kind": "throttle", "count": 1, "target": "TestItems", "headers": {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}}');
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) FROM req.test_items WHERE style = 'query' AND total = 3 AND size = 10;
+SELECT clock_timestamp() - :'t0'::timestamptz >= interval '800 milliseconds' AS waited_retry_after_date;
+RESET finops_usage.retry_base_delay;
 -- and capped by retry_max_delay
 SET finops_usage.retry_max_delay = '50ms';
 SELECT emu.reset();

@@ -44,6 +44,9 @@ extern void fu_aws_authorize(FuRequest *req, const FuCredential *cred);
 
 /* provider.c */
 extern void fu_aws_error(FuRequest *req, char **code, char **message);
+extern void fu_aws_error_text(FuRequest *req, List *secrets, char **code,
+							  char **message);
+extern bool fu_aws_code_in(const char *code, const char *const *list);
 
 /* xml.c */
 extern char *fu_aws_xml_text(const char *doc, size_t len, const char *const *path);

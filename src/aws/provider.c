@@ -147,10 +147,11 @@ fu_aws_error(FuRequest *req, char **code, char **message)
 	}
 }
 
-static bool
-code_in(const char *code, const char *const *list)
+/* Is the error code (NULL: none) one of the list's? */
+bool
+fu_aws_code_in(const char *code, const char *const *list)
 {
-	for (; *list; list++)
+	for (; code && *list; list++)
 		if (strcmp(code, *list) == 0)
 			return true;
 	return false;
@@ -184,54 +185,60 @@ aws_classify(FuRequest *req, int *retry_after_ms)
 	/* AWS sends no Retry-After, but a proxy in front of it may */
 	*retry_after_ms = fu_retry_after_ms(req, "Retry-After");
 	fu_aws_error(req, &code, &message);
-	if (code && code_in(code, throttles))
+	if (fu_aws_code_in(code, throttles) || status == 429)
 		return FU_VERDICT_THROTTLED;
-	if (status == 429)
-		return FU_VERDICT_THROTTLED;
-	if ((code && code_in(code, expired)) || status == 401)
+	if (fu_aws_code_in(code, expired) || status == 401)
 		return FU_VERDICT_EXPIRED;
-	if ((code && code_in(code, transients)) ||
+	if (fu_aws_code_in(code, transients) ||
 		status == 500 || status == 502 || status == 503 || status == 504)
 		return FU_VERDICT_TRANSIENT;
 	return FU_VERDICT_FAILED;
 }
 
 /*
- * A message of the service, safe to print: signature mismatches may echo
- * the canonical request, with the signed session token in it.
+ * The error code and message of a response, safe to print: in the database
+ * encoding, without secrets, and cut before the canonical request that
+ * signature mismatches may echo (with the signed session token in it).
  */
-static char *
-safe_message(char *message, const FuCredential *cred)
+void
+fu_aws_error_text(FuRequest *req, List *secrets, char **code, char **message)
 {
 	static const char *const cuts[] = {"The Canonical String", "The String-to-Sign", NULL};
 
-	if (message == NULL)
-		return NULL;
+	fu_aws_error(req, code, message);
+	*code = fu_redact(fu_api_text(*code), secrets);
+	if (*message == NULL)
+		return;
+	*message = fu_api_text(*message);
 	for (const char *const *c = cuts; *c; c++)
 	{
-		char	   *at = strstr(message, *c);
+		char	   *at = strstr(*message, *c);
 
 		if (at)
 		{
-			while (at > message && (at[-1] == ' ' || at[-1] == '\n'))
+			while (at > *message && (at[-1] == ' ' || at[-1] == '\n'))
 				at--;
 			*at = '\0';
 		}
 	}
-	return fu_redact(message, cred ? cred->secrets : NIL);
+	*message = fu_redact(*message, secrets);
 }
 
 static void pg_attribute_noreturn()
 aws_report_error(FuRequest *req, const FuCredential *cred)
 {
+	static const char *const bad_keys[] = {
+		"InvalidSignatureException", "UnrecognizedClientException",
+		"IncompleteSignatureException", "MissingAuthenticationTokenException",
+		"InvalidClientTokenId", "SignatureDoesNotMatch", NULL
+	};
+	static const char *const denied[] = {"AccessDeniedException", "AccessDenied", NULL};
 	char	   *code;
 	char	   *message;
 	const char *hint = NULL;
 	long		status = req->http.status;
 
-	fu_aws_error(req, &code, &message);
-	code = fu_redact(fu_api_text(code), cred ? cred->secrets : NIL);
-	message = safe_message(fu_api_text(message), cred);
+	fu_aws_error_text(req, cred ? cred->secrets : NIL, &code, &message);
 
 	if (req->verdict == FU_VERDICT_THROTTLED)
 		hint = psprintf("The request was throttled %d times in a row; run the query later or raise finops_usage.max_retries.",
@@ -240,22 +247,12 @@ aws_report_error(FuRequest *req, const FuCredential *cred)
 		hint = cred && strcmp(cred->method, fu_aws_assume_role.name) == 0 ?
 			"The credentials of the assumed role expired and refreshing them did not help." :
 			"The session token of the user mapping expired: set new credentials.";
-	else if (code && (strcmp(code, "InvalidSignatureException") == 0 ||
-					  strcmp(code, "UnrecognizedClientException") == 0 ||
-					  strcmp(code, "IncompleteSignatureException") == 0 ||
-					  strcmp(code, "MissingAuthenticationTokenException") == 0 ||
-					  strcmp(code, "InvalidClientTokenId") == 0 ||
-					  strcmp(code, "SignatureDoesNotMatch") == 0))
+	else if (fu_aws_code_in(code, bad_keys))
 		hint = "Check access_key_id, secret_access_key and session_token of the user mapping.";
-	else if (code && (strcmp(code, "AccessDeniedException") == 0 ||
-					  strcmp(code, "AccessDenied") == 0))
+	else if (fu_aws_code_in(code, denied))
 		hint = psprintf("The credentials (%s) lack a permission this table needs (ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, cloudwatch:ListMetrics).",
 						cred ? cred->identity : "none");
 
-	if (status >= 200 && status < 300)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("unexpected response from %s", req->label)));
 	if (code == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
@@ -265,7 +262,7 @@ aws_report_error(FuRequest *req, const FuCredential *cred)
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("%s returned HTTP status %ld: %s", req->label,
 					status, code),
-			 errdetail("%s: %s", code, message ? message : "(no message)"),
+			 message ? errdetail("%s", message) : 0,
 			 hint ? errhint("%s", hint) : 0));
 }
 

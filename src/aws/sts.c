@@ -16,7 +16,6 @@
 
 #include "aws.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 
 #define DEFAULT_SESSION_NAME	"finops_usage"
 #define STS_VERSION				"2011-06-15"
@@ -118,52 +117,21 @@ form_param(StringInfo body, const char *name, const char *value)
 	appendStringInfo(body, "&%s=%s", name, fu_url_encode(value));
 }
 
-/* "2026-12-02T10:00:00Z" (fractions accepted) as a timestamptz */
-static bool
-parse_expiration(const char *s, TimestampTz *t)
-{
-	int			y,
-				mo,
-				d,
-				h,
-				mi;
-	double		sec;
-	int			n = 0;
-	struct pg_tm tm;
-	int			tz = 0;
-
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
-		return false;
-	if (s[n] != 'Z' || s[n + 1] != '\0')
-		return false;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y;
-	tm.tm_mon = mo;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = (int) sec;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec >= 61)
-		return false;
-	return tm2timestamp(&tm, 0, &tz, t) == 0;
-}
-
 static void pg_attribute_noreturn()
 report_sts_error(const FuAuth *auth, FuRequest *req, const FuCredential *base,
 				 const char *role)
 {
+	static const char *const bad_keys[] = {
+		"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", NULL
+	};
 	char	   *code;
 	char	   *message;
 	const char *hint = NULL;
 
-	fu_aws_error(req, &code, &message);
-	code = fu_redact(fu_api_text(code), base->secrets);
-	message = fu_redact(fu_api_text(message), base->secrets);
+	fu_aws_error_text(req, base->secrets, &code, &message);
 	if (code && strcmp(code, "AccessDenied") == 0)
 		hint = "The role's trust policy must allow the user mapping's credentials to assume it, with the external_id the policy asks for.";
-	else if (code && (strcmp(code, "InvalidClientTokenId") == 0 ||
-					  strcmp(code, "SignatureDoesNotMatch") == 0 ||
-					  strcmp(code, "ExpiredToken") == 0))
+	else if (fu_aws_code_in(code, bad_keys))
 		hint = "Check access_key_id, secret_access_key and session_token of the user mapping: they sign the AssumeRole call.";
 	else if (code && strcmp(code, "ValidationError") == 0)
 		hint = "Check role_arn, role_session_name and duration of the user mapping.";
@@ -234,7 +202,7 @@ assume_obtain(const FuAuth *auth, FuCredential *cred)
 	arn = fu_aws_xml_text(req->http.resp, req->http.resp_len, p_arn);
 	if (akid == NULL || secret == NULL || token == NULL || expiration == NULL ||
 		!akid[0] || !secret[0] || !token[0] ||
-		!parse_expiration(expiration, &expires))
+		!fu_parse_timestamptz(expiration, &expires))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("malformed response from AWS STS AssumeRole for role \"%s\"", role),

@@ -101,14 +101,25 @@ auth_init(void)
 	RegisterXactCallback(auth_xact_callback, NULL);
 }
 
-/* The credential provider that applies to the user mapping */
+/* The credential provider that applies to the user mapping, or NULL */
 static const FuCredentialProvider *
-choose(const FuAuth *auth)
+find_cp(const FuAuth *auth)
 {
 	for (const FuCredentialProvider *const *c = auth->provider->credentials;
 		 c && *c; c++)
 		if ((*c)->applies(auth))
 			return *c;
+	return NULL;
+}
+
+/* The same, or an ERROR */
+static const FuCredentialProvider *
+choose(const FuAuth *auth)
+{
+	const FuCredentialProvider *cp = find_cp(auth);
+
+	if (cp)
+		return cp;
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 			 errmsg("no credentials for server \"%s\"", auth->server->servername),
@@ -224,16 +235,14 @@ fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 				 UserMapping *user)
 {
 	FuAuth		auth;
+	const FuCredentialProvider *cp;
 
 	auth.provider = provider;
 	auth.server = server;
 	auth.user = user;
 	auth.cxt = CurrentMemoryContext;
-	for (const FuCredentialProvider *const *c = provider->credentials;
-		 c && *c; c++)
-		if ((*c)->applies(&auth))
-			return (*c)->describe ? (*c)->describe(&auth) : NULL;
-	return NULL;
+	cp = find_cp(&auth);
+	return cp && cp->describe ? cp->describe(&auth) : NULL;
 }
 
 /* ---------- for credential providers ---------- */

@@ -92,7 +92,8 @@ typedef struct FuSender
 	ForeignServer *server;
 	UserMapping *user;
 	MemoryContext cxt;			/* the batch and its responses live here */
-	FuHttpBatch *batch;
+	FuHttpBatch *batch;			/* made at the first send */
+	char	   *ca_file;
 } FuSender;
 
 extern void fu_sender_init(FuSender *sender, const FuProvider *provider,
@@ -125,7 +126,6 @@ typedef struct FuScanState
 	bool	   *nulls;
 	MemoryContext row_cxt;		/* reset for every row */
 	FuSender	sender;			/* lives in scan.req_cxt */
-	bool		sending;		/* sender set up for the current requests */
 	bool		built;			/* requests built from the current values */
 	Bitmapset  *param_ids;		/* PARAM_EXEC params the pushed values use */
 	bool		started;

@@ -5,7 +5,7 @@
  *
  * jansson declares json_object, as does PostgreSQL's fmgrprotos.h, so
  * jansson stays inside json.c.  Pages of rows do not come here: they are
- * parsed with PostgreSQL's event parser by the providers.
+ * parsed by jsonwalk.c.
  *
  *-------------------------------------------------------------------------
  */

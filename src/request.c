@@ -483,6 +483,7 @@ fu_sender_init(FuSender *sender, const FuProvider *provider,
 	sender->user = user;
 	sender->cxt = cxt;
 	sender->batch = NULL;
+	sender->ca_file = fu_get_option(server->options, "ca_file");
 }
 
 /* Before every attempt: URL, body and headers, then the provider's */
@@ -553,7 +554,7 @@ fu_send(FuSender *sender, FuRequest *req)
 	if (req->scan != NULL)
 		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
 								req->verdict == FU_VERDICT_EXPIRED ? req->cred : NULL);
-	req->http.ca_file = fu_get_option(sender->server->options, "ca_file");
+	req->http.ca_file = sender->ca_file;
 	req->http.prepare = prepare_cb;
 	req->http.classify = classify_cb;
 	req->http.arg = req;

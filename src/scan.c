@@ -108,6 +108,8 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 	fss->nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
 	scan->fixed_values = palloc0(sizeof(Datum) * scan->source->ncolumns);
 	scan->fixed_nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
+	fu_sender_init(&fss->sender, scan->provider, scan->server, scan->user,
+				   scan->req_cxt);
 	MemoryContextSwitchTo(old);
 
 	/* EXPLAIN without ANALYZE shows the requests but sends nothing */
@@ -190,12 +192,6 @@ start_requests(FuScanState *fss)
 	ListCell   *lc;
 	int			n = 0;
 
-	if (!fss->sending)
-	{
-		fu_sender_init(&fss->sender, scan->provider, scan->server, scan->user,
-					   scan->req_cxt);
-		fss->sending = true;
-	}
 	/* refuse the lot before sending any of it */
 	foreach(lc, scan->requests)
 	{
@@ -453,7 +449,7 @@ restart(FuScanState *fss)
 	 * context runs the batch's callback, which frees the curl side.
 	 */
 	MemoryContextReset(scan->req_cxt);
-	fss->sending = false;
+	fss->sender.batch = NULL;	/* freed with req_cxt; made again on a send */
 	fss->page_req = NULL;		/* freed with req_cxt */
 	MemoryContextReset(scan->page_cxt);
 	fss->page_ready = false;

@@ -59,7 +59,6 @@ extern void fu_ce_add_values_leaf(List **leaves, const char *type,
 extern void fu_ce_add_leaf(List **leaves, const char *type, const char *key,
 						   FuQual *q);
 extern void fu_ce_append_filter(StringInfo body, List *leaves);
-extern DateADT fu_ce_date(FuJsonWalk *w, const char *s);
 
 /*
  * A TimePeriod {"Start", "End"} being read: the page parsers of Cost

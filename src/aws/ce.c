@@ -96,8 +96,8 @@ fu_ce_append_filter(StringInfo body, List *leaves)
 }
 
 /* A date of a Cost Explorer page ("2026-05-01"), or a clean ERROR */
-DateADT
-fu_ce_date(FuJsonWalk *w, const char *s)
+static DateADT
+ce_date(FuJsonWalk *w, const char *s)
 {
 	DateADT		d;
 
@@ -128,9 +128,9 @@ fu_ce_period_member(FuJsonWalk *w, int period_code, int start_code,
 		type != FU_JSON_STRING)
 		return false;
 	if (fu_walk_at(w, 4, start_code))
-		p->start = fu_ce_date(w, token);
+		p->start = ce_date(w, token);
 	else if (fu_walk_at(w, 4, end_code))
-		p->end = fu_ce_date(w, token);
+		p->end = ce_date(w, token);
 	return true;
 }
 

@@ -254,7 +254,6 @@ fu_cw_list_request(FuScan *scan, MState *st, Region *region,
 	appendStringInfoChar(&body, '}');
 
 	ri->region = region;
-	ri->list_metrics = true;
 	ri->type = type;
 	req = cw_request(scan, region, "ListMetrics",
 					 psprintf("AWS CloudWatch ListMetrics in %s", region->name),
@@ -569,7 +568,7 @@ fu_cw_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->next_token = NULL;
 	st->lm_dim = NULL;
 	fu_parse_json_events(req->label, body, len,
-						 ri->list_metrics ? &lm_handlers : &gmd_handlers, st);
+						 req->discovery ? &lm_handlers : &gmd_handlers, st);
 
 	if (st->next_token)
 	{
@@ -578,7 +577,7 @@ fu_cw_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	}
 
 	/* a region whose discovery is over gets its data requests */
-	if (ri->list_metrics && --ri->region->discovering == 0)
+	if (req->discovery && --ri->region->discovering == 0)
 	{
 		MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
 

@@ -684,11 +684,9 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	fu_parse_json_events(req->label, body, len, &ce_handlers, st);
 	for (int i = 0; i < st->nrows; i++)
 		if (st->rows[i].nkeys != st->ngroups)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("malformed response from %s", req->label),
-					 errdetail("A group has %d keys; %d were requested.",
-							   st->rows[i].nkeys, st->ngroups)));
+			fu_json_malformed(req->label,
+							  psprintf("A group has %d keys; %d were requested.",
+									   st->rows[i].nkeys, st->ngroups));
 
 	if (st->next_token)
 		fu_next_body_token(req, "NextPageToken", st->next_token);

@@ -21,6 +21,8 @@
 #include "catalog/pg_type.h"
 #include "metrics.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 static const char *const type_names[] = {
 	"ec2", "rds", "lambda", "dynamodb", "s3", "elb", "alb", NULL
@@ -182,7 +184,8 @@ metrics_plan(FuPlanInfo *pi)
 		!has_set_qual(pi->quals, COL_NAMESPACE) &&
 		!has_set_qual(pi->quals, COL_METRIC_NAME))
 		fu_plan_refuse(pi, ERRCODE_FEATURE_NOT_SUPPORTED,
-					   "aws_metrics needs a condition on resource_type, namespace or metric_name",
+					   psprintf("\"%s\" needs a condition on resource_type, namespace or metric_name",
+								get_rel_name(pi->table->relid)),
 					   "Listing every metric of an account is slow and billed.",
 					   "Add for example WHERE resource_type = 'ec2', or WHERE namespace = 'AWS/Lambda'.");
 
@@ -223,8 +226,8 @@ fu_cw_type_of_namespace(const char *ns)
 }
 
 /* The metrics to fetch of a resource type */
-List *
-fu_cw_type_metrics(MState *st, const ResourceType *t)
+static List *
+type_metrics(MState *st, const ResourceType *t)
 {
 	List	   *l = NIL;
 
@@ -365,7 +368,8 @@ settings(FuScan *scan, MState *st, MetricsQuals *mq)
 		if (list_length(mq->periods) > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("aws_metrics reads one period at a time"),
+					 errmsg("\"%s\" reads one period at a time",
+							RelationGetRelationName(scan->rel)),
 					 errhint("Query each period separately and combine them with UNION ALL.")));
 		st->period = (int) linitial_int(mq->periods);
 		st->default_period = false;
@@ -454,7 +458,7 @@ region_requests(FuScan *scan, MState *st, Region *region, bool ids_known)
 		ListCell   *li;
 
 		foreach(li, st->resource_ids)
-			foreach(lc, fu_cw_type_metrics(st, t))
+			foreach(lc, type_metrics(st, t))
 				fu_cw_series(region, t, t->namespace, (char *) lfirst(lc),
 							 list_make1(fu_cw_dim(t->key, (char *) lfirst(li))));
 		fu_cw_data_requests(scan, st, region);
@@ -494,10 +498,7 @@ metrics_begin(FuScan *scan)
 	scan->pstate = st;
 	read_quals(scan, st, &mq);
 	if (!settings(scan, st, &mq) || !fu_cw_window(scan, st))
-	{
-		st->nstats = 0;			/* nothing to explain */
 		return;
-	}
 	choose_regions(scan, st, &mq);
 	foreach(lc, st->regions)
 		region_requests(scan, st, (Region *) lfirst(lc), mq.c_ids);
@@ -568,7 +569,8 @@ metrics_explain(FuScan *scan, ExplainState *es)
 {
 	MState	   *st = (MState *) scan->pstate;
 
-	if (st == NULL || st->nstats == 0 || st->start >= st->end)
+	/* nothing to ask: nothing to explain */
+	if (scan->requests == NIL)
 		return;
 	ExplainPropertyText("Window",
 						psprintf("%s to %s%s, period %d s%s",

@@ -81,7 +81,6 @@ typedef struct Region
 typedef struct ReqInfo
 {
 	Region	   *region;
-	bool		list_metrics;
 	const ResourceType *type;	/* ListMetrics: the type looked for */
 	int			nqueries;		/* GetMetricData */
 	MetricQuery *queries;
@@ -131,7 +130,6 @@ typedef struct MState
 
 /* metrics.c */
 extern const ResourceType *fu_cw_type_of_namespace(const char *ns);
-extern List *fu_cw_type_metrics(MState *st, const ResourceType *t);
 extern const char *fu_cw_unit(const char *namespace, const char *metric);
 
 /* metrics_window.c */

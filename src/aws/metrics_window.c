@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "metrics.h"
+#include "utils/rel.h"
 
 #define BUCKET_ANCHOR		(4 * SECS_PER_DAY)	/* Monday 1970-01-05 */
 #define MAX_DEFAULT_POINTS	1440
@@ -177,7 +178,8 @@ fu_cw_window(FuScan *scan, MState *st)
 	else if (st->period % resolution != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-				 errmsg("aws_metrics period %d is finer than CloudWatch keeps for data this old", st->period),
+				 errmsg("period %d of \"%s\" is finer than CloudWatch keeps for data this old",
+						st->period, RelationGetRelationName(scan->rel)),
 				 errdetail("Datapoints older than three hours exist only at multiples of 60 seconds, older than 15 days at multiples of 300, older than 63 days at multiples of 3600; CloudWatch returns nothing for a finer period."),
 				 errhint("Use period = %d, or a multiple of it.", Max(resolution, 60))));
 
@@ -186,6 +188,6 @@ fu_cw_window(FuScan *scan, MState *st)
 	if (st->start >= st->end)
 		return false;
 	nbuckets = (st->end - st->start + st->period - 1) / st->period;
-	st->end = Min(st->start + nbuckets * st->period, Max(now, st->end));
+	st->end = Min(st->start + nbuckets * st->period, now);
 	return true;
 }

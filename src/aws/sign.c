@@ -91,8 +91,10 @@ fu_aws_authorize(FuRequest *req, const FuCredential *cred)
 		char	   *h = pstrdup((char *) lfirst(lc));
 		char	   *colon = strchr(h, ':');
 
-		if (colon == NULL || n >= MAX_SIGNED_HEADERS - 2)
+		if (colon == NULL)
 			elog(ERROR, "unexpected header \"%s\"", h);
+		if (n >= MAX_SIGNED_HEADERS - 2)
+			elog(ERROR, "more than %d headers to sign", MAX_SIGNED_HEADERS - 2);
 		*colon = '\0';
 		colon++;
 		while (*colon == ' ')

@@ -11,9 +11,9 @@
  *
  * The behaviour follows the AWS SigV4 test suite (aws-sig-v4-test-suite, as
  * shipped in botocore tests/unit/auth/aws4_testsuite), which
- * test/sigv4_test.c replays byte for byte.
+ * test/aws/sigv4_test.c replays byte for byte.
  *
- * src/sigv4.c
+ * src/aws/sigv4.c
  *
  *-------------------------------------------------------------------------
  */

@@ -5,12 +5,12 @@
  *
  * The implementation (sigv4.c) is plain C99 plus OpenSSL libcrypto and
  * includes no PostgreSQL headers, so the same object is linked into the
- * backend module and into the standalone unit test (test/sigv4_test.c).
+ * backend module and into the standalone unit test (test/aws/sigv4_test.c).
  * It allocates with malloc/free, never aborts or exits, keeps no global
  * state and is thread-safe.  Every string it hands back is malloc'd and
  * owned by the caller.
  *
- * src/sigv4.h
+ * src/aws/sigv4.h
  *
  *-------------------------------------------------------------------------
  */

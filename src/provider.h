@@ -348,7 +348,8 @@ typedef struct FuScan
 	int			calls;			/* billable calls made so far */
 	int			est_calls;		/* billable requests (EXPLAIN's "at least") */
 	Datum	   *fixed_values;	/* fu_scan_fix's, by column */
-	bool	   *fixed_nulls;
+	int		   *fixed_cols;		/* the columns fixed */
+	int			nfixed;
 
 	MemoryContext scan_cxt;		/* lives as long as the scan */
 	MemoryContext req_cxt;		/* requests of one set of parameter values */

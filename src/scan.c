@@ -107,7 +107,7 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 	fss->values = palloc0(sizeof(Datum) * scan->source->ncolumns);
 	fss->nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
 	scan->fixed_values = palloc0(sizeof(Datum) * scan->source->ncolumns);
-	scan->fixed_nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
+	scan->fixed_cols = palloc0(sizeof(int) * scan->source->ncolumns);
 	fu_sender_init(&fss->sender, scan->provider, scan->server, scan->user,
 				   scan->req_cxt);
 	MemoryContextSwitchTo(old);
@@ -142,7 +142,7 @@ fu_build_requests(FuScanState *fss, ExprContext *econtext, bool display)
 	scan->requests = NIL;
 	scan->est_calls = 0;
 	scan->pstate = NULL;
-	memset(scan->fixed_nulls, true, sizeof(bool) * scan->source->ncolumns);
+	scan->nfixed = 0;
 	fu_check_closed_values(scan);
 
 	/* a pushed qual no row can satisfy (= NULL, IN ()): nothing to ask */
@@ -167,8 +167,14 @@ void
 fu_scan_fix(FuScan *scan, int col, Datum value)
 {
 	Assert(col >= 0 && col < scan->source->ncolumns);
+	for (int i = 0; i < scan->nfixed; i++)
+		if (scan->fixed_cols[i] == col)
+		{
+			scan->fixed_values[col] = value;
+			return;
+		}
+	scan->fixed_cols[scan->nfixed++] = col;
 	scan->fixed_values[col] = value;
-	scan->fixed_nulls[col] = false;
 }
 
 static void
@@ -407,10 +413,14 @@ fuIterateForeignScan(ForeignScanState *node)
 			MemoryContext old = MemoryContextSwitchTo(fss->row_cxt);
 			bool		got;
 
-			memcpy(fss->values, scan->fixed_values,
-				   sizeof(Datum) * scan->source->ncolumns);
-			memcpy(fss->nulls, scan->fixed_nulls,
-				   sizeof(bool) * scan->source->ncolumns);
+			memset(fss->nulls, true, sizeof(bool) * scan->source->ncolumns);
+			for (int i = 0; i < scan->nfixed; i++)
+			{
+				int			c = scan->fixed_cols[i];
+
+				fss->values[c] = scan->fixed_values[c];
+				fss->nulls[c] = false;
+			}
 			got = scan->source->next_row(scan, fss->values, fss->nulls);
 			MemoryContextSwitchTo(old);
 			if (got)

@@ -21,6 +21,7 @@ OBJS = \
 	src/quals.o \
 	src/request.o \
 	src/scan.o \
+	src/upper.o \
 	src/values.o
 
 # the providers, one folder each
@@ -36,7 +37,13 @@ OBJS += \
 	src/aws/sign.o \
 	src/aws/sigv4.o \
 	src/aws/sts.o \
-	src/aws/xml.o
+	src/aws/xml.o \
+	src/gcp/bigquery.o \
+	src/gcp/credentials.o \
+	src/gcp/jwt.o \
+	src/gcp/monitoring.o \
+	src/gcp/provider.o \
+	src/gcp/rs256.o
 
 PGFILEDESC = "finops_usage - cloud cost and usage foreign data wrapper"
 

@@ -64,15 +64,54 @@ extern bool fu_qual_matches_nothing(FuQual *q);
  * Indexes of fdw_private of a ForeignScan.  The list must stay copyable:
  * String, Integer and List nodes only.
  */
+/* One path's plan: its quals and what the source made of them */
+typedef struct FuPathPlan
+{
+	List	   *quals;			/* FuQual *, pushdown decided */
+	List	   *source_plan;	/* the source's plan output */
+	Bitmapset  *needed;
+	double		fetched;		/* rows one scan fetches */
+	double		rows;			/* per scan, after local filters */
+	int			calls;
+	FuPlanInfo *refusal;		/* non-NULL: the source refused */
+} FuPathPlan;
+
+/* Planner state kept in baserel->fdw_private */
+typedef struct FuRelInfo
+{
+	const FuSource *source;
+	ForeignTable *table;
+	ForeignServer *server;
+	int		   *attr_to_col;
+	int			natts;
+	Bitmapset  *declared;		/* source columns the table has */
+	List	   *base_quals;		/* FuQual * of baserestrictinfo, decided */
+	List	   *base_other;		/* RestrictInfo * not recognised or pushed */
+	List	   *paths;			/* FuPathPlan *; paths hold their index */
+} FuRelInfo;
+
 enum FuScanPrivateIndex
 {
 	FuPrivSource,				/* String: source name */
 	FuPrivQuals,				/* List of [col, op, valtype, pushdown, join] */
 	FuPrivNeeded,				/* List of Integer: needed source columns */
-	FuPrivProvider				/* List: the source's plan */
+	FuPrivProvider,				/* List: the source's plan */
+	FuPrivUpper					/* List of [kind, col, type]: aggregates */
 };
 
 /* plan.c */
+extern FuPathPlan *fu_plan_path(PlannerInfo *root, RelOptInfo *baserel,
+								FuRelInfo *fpinfo, List *join_quals,
+								List *other_joins);
+extern Bitmapset *fu_columns_used(List *exprs, Index relid, FuRelInfo *fpinfo);
+extern void fuGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+								   RelOptInfo *input_rel, RelOptInfo *output_rel,
+								   void *extra);
+extern ForeignScan *fu_upper_plan(PlannerInfo *root, RelOptInfo *upperrel,
+								  ForeignPath *best_path, List *tlist,
+								  Plan *outer_plan);
+extern bool fu_aggregate_pushdown;
+extern const char *fu_upper_text(List *upper, const FuSource *src);
 extern const FuSource *fu_resolve_table(Relation rel, ForeignServer *server,
 										ForeignTable *table,
 										int **attr_to_col);
@@ -129,6 +168,7 @@ typedef struct FuScanState
 	bool		built;			/* requests built from the current values */
 	Bitmapset  *param_ids;		/* PARAM_EXEC params the pushed values use */
 	bool		started;
+	bool		rows_out;		/* a row was returned since the (re)start */
 	bool		page_ready;		/* a parsed page has rows left */
 	bool		eof;
 	Tuplestorestate *store;		/* rows kept for rescans (REWIND) */

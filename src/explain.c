@@ -25,6 +25,9 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	if (!fss->built && !scan->explain_only)
 		fu_build_requests(fss, node->ss.ps.ps_ExprContext, true);
 	ExplainPropertyText("API", scan->source->api, es);
+	if (scan->upper != NIL)
+		ExplainPropertyText("Aggregation pushed down",
+							fu_upper_text(scan->upper, scan->source), es);
 	auth = fu_auth_describe(scan->provider, scan->server, scan->user);
 	if (auth)
 		ExplainPropertyText("Credentials", auth, es);

@@ -26,6 +26,7 @@ finops_usage_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = fuGetForeignRelSize;
 	routine->GetForeignPaths = fuGetForeignPaths;
 	routine->GetForeignPlan = fuGetForeignPlan;
+	routine->GetForeignUpperPaths = fuGetForeignUpperPaths;
 	routine->BeginForeignScan = fuBeginForeignScan;
 	routine->IterateForeignScan = fuIterateForeignScan;
 	routine->ReScanForeignScan = fuReScanForeignScan;

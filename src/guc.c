@@ -44,6 +44,11 @@ check_today(char **newval, void **extra, GucSource source)
 void
 _PG_init(void)
 {
+	DefineCustomBoolVariable("finops_usage.aggregate_pushdown",
+							 "Lets the provider compute GROUP BY and aggregates where it gives the same answer.",
+							 "Off: every aggregate is computed locally from the rows.",
+							 &fu_aggregate_pushdown, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("finops_usage.max_billable_calls",
 							"Maximum number of billable API calls one scan may make.",
 							"A scan that would exceed it stops with an error before the call is made. 0 disables the limit.",

@@ -15,6 +15,23 @@
 
 #include "json.h"
 
+/* A member by its path: "error.errors.0.reason" (numbers index arrays) */
+static json_t *
+lookup_path(json_t *v, char *path)
+{
+	char	   *save = NULL;
+
+	for (char *seg = strtok_r(path, ".", &save); seg && v;
+		 seg = strtok_r(NULL, ".", &save))
+	{
+		if (json_is_array(v) && seg[0] >= '0' && seg[0] <= '9')
+			v = json_array_get(v, strtoul(seg, NULL, 10));
+		else
+			v = json_object_get(v, seg);
+	}
+	return v;
+}
+
 bool
 fu_json_get_strings(const char *text, size_t len, const char *const *keys,
 					char **values)
@@ -49,7 +66,7 @@ fu_json_get_strings(const char *text, size_t len, const char *const *keys,
 		for (char *k = strtok_r(alts, "|", &save); k && !found[i];
 			 k = strtok_r(NULL, "|", &save))
 		{
-			json_t	   *v = json_object_get(root, k);
+			json_t	   *v = lookup_path(root, k);
 			char		num[64];
 
 			if (json_is_string(v))

@@ -15,7 +15,8 @@
 /*
  * Look up string (or integer) members of a top-level object.  For each key
  * in keys (a NULL-terminated list of alternatives separated by '|', e.g.
- * "message|Message"), store a palloc'd copy of its text or NULL in values.
+ * "message|Message"; a path such as "error.errors.0.reason" reaches into
+ * objects and arrays), store a palloc'd copy of its text or NULL in values.
  * Returns false if the text is not a JSON object.
  */
 extern bool fu_json_get_strings(const char *text, size_t len,

@@ -472,6 +472,7 @@ scan_object(Scanner *s)
 			s->p++;
 			key = scan_string(s, &len);
 			walk_field(&s->walk, key, len);
+			s->walk.key = key;
 			skip_ws(s);
 			if (s->p >= s->end || *s->p != ':')
 				scan_error(s, "Expected ':'");

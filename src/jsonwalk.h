@@ -38,6 +38,8 @@ typedef struct FuJsonWalk
 	int			depth;			/* 1 is the top-level container */
 	int			codes[FU_WALK_MAX_DEPTH];	/* index in names, or -1 */
 	bool		arrays[FU_WALK_MAX_DEPTH];
+	const char *key;			/* the name of the innermost field, for maps
+								 * whose keys are data (labels) */
 } FuJsonWalk;
 
 /*

@@ -28,32 +28,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-/* One path's plan: its quals and what the source made of them */
-typedef struct FuPathPlan
-{
-	List	   *quals;			/* FuQual *, pushdown decided */
-	List	   *source_plan;	/* the source's plan output */
-	Bitmapset  *needed;
-	double		fetched;		/* rows one scan fetches */
-	double		rows;			/* per scan, after local filters */
-	int			calls;
-	FuPlanInfo *refusal;		/* non-NULL: the source refused */
-} FuPathPlan;
-
-/* Planner state kept in baserel->fdw_private */
-typedef struct FuRelInfo
-{
-	const FuSource *source;
-	ForeignTable *table;
-	ForeignServer *server;
-	int		   *attr_to_col;
-	int			natts;
-	Bitmapset  *declared;		/* source columns the table has */
-	List	   *base_quals;		/* FuQual * of baserestrictinfo, decided */
-	List	   *base_other;		/* RestrictInfo * not recognised or pushed */
-	List	   *paths;			/* FuPathPlan *; paths hold their index */
-} FuRelInfo;
-
 /*
  * Resolve a foreign table to its source and map its columns, by name, to
  * the source's columns.
@@ -127,8 +101,8 @@ fu_resolve_table(Relation rel, ForeignServer *server, ForeignTable *table,
 }
 
 /* Source columns referenced by expressions of the relation */
-static Bitmapset *
-columns_used(List *exprs, Index relid, FuRelInfo *fpinfo)
+Bitmapset *
+fu_columns_used(List *exprs, Index relid, FuRelInfo *fpinfo)
 {
 	Bitmapset  *attrs = NULL;
 	Bitmapset  *cols = NULL;
@@ -216,8 +190,8 @@ check_per_value_columns(FuPlanInfo *pi, List *unpushed)
  * join clauses of a parameterized path, pushdown decided) and whose other
  * join clauses other_joins are evaluated locally.
  */
-static FuPathPlan *
-plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
+FuPathPlan *
+fu_plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 		  List *join_quals, List *other_joins)
 {
 	FuPathPlan *pp = palloc0(sizeof(FuPathPlan));
@@ -246,9 +220,9 @@ plan_path(PlannerInfo *root, RelOptInfo *baserel, FuRelInfo *fpinfo,
 		if (q->pushdown != FU_PUSH_EXACT)
 			local_exprs = lappend(local_exprs, q->rinfo->clause);
 	}
-	pp->needed = bms_union(columns_used(baserel->reltarget->exprs,
+	pp->needed = bms_union(fu_columns_used(baserel->reltarget->exprs,
 										baserel->relid, fpinfo),
-						   columns_used(local_exprs, baserel->relid, fpinfo));
+						   fu_columns_used(local_exprs, baserel->relid, fpinfo));
 	pi->source = fpinfo->source;
 	pi->root = root;
 	pi->baserel = baserel;
@@ -307,7 +281,7 @@ fuGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 			fpinfo->base_other = lappend(fpinfo->base_other, rinfo);
 	}
 
-	base = plan_path(root, baserel, fpinfo, NIL, NIL);
+	base = fu_plan_path(root, baserel, fpinfo, NIL, NIL);
 	fpinfo->paths = list_make1(base);
 	baserel->rows = base->rows;
 	baserel->tuples = base->rows;
@@ -492,7 +466,7 @@ fuGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		}
 		if (pushed == NIL)
 			continue;
-		pp = plan_path(root, baserel, fpinfo, pushed, other);
+		pp = fu_plan_path(root, baserel, fpinfo, pushed, other);
 		ppi->ppi_rows = pp->rows;
 		fpinfo->paths = lappend(fpinfo->paths, pp);
 		add_path_for(root, baserel, fpinfo, list_length(fpinfo->paths) - 1,
@@ -531,8 +505,7 @@ fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				 Plan *outer_plan)
 {
 	FuRelInfo  *fpinfo = (FuRelInfo *) baserel->fdw_private;
-	int			index = intVal(linitial(best_path->fdw_private));
-	FuPathPlan *pp = (FuPathPlan *) list_nth(fpinfo->paths, index);
+	FuPathPlan *pp;
 	List	   *local_exprs = NIL;
 	List	   *quals = NIL;
 	List	   *qual_list = NIL;
@@ -542,6 +515,10 @@ fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	ListCell   *lc;
 	int			i;
 
+	if (IS_UPPER_REL(baserel))
+		return fu_upper_plan(root, baserel, best_path, tlist, outer_plan);
+	pp = (FuPathPlan *) list_nth(fpinfo->paths,
+								 intVal(linitial(best_path->fdw_private)));
 	if (pp->refusal)
 		ereport(ERROR,
 				(errcode(pp->refusal->refusal_code),
@@ -595,7 +572,7 @@ fuGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		needed = lappend(needed, makeInteger(i));
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							list_make4(makeString(pstrdup(fpinfo->source->name)),
-									   qual_list, needed, pp->source_plan),
+							list_make5(makeString(pstrdup(fpinfo->source->name)),
+									   qual_list, needed, pp->source_plan, NIL),
 							NIL, NIL, outer_plan);
 }

@@ -50,7 +50,8 @@ typedef enum FuOp
 	FU_OP_GT,
 	FU_OP_GE,
 	FU_OP_IN,					/* col = ANY (array) */
-	FU_OP_NOT_IN				/* col <> ALL (array) */
+	FU_OP_NOT_IN,				/* col <> ALL (array) */
+	FU_OP_PREFIX				/* col LIKE 'prefix%': value is the prefix */
 } FuOp;
 
 #define FU_OPMASK(op)	(1 << (op))
@@ -133,6 +134,38 @@ extern List *fu_intersect_strings(List *have, bool *constrained, List *more);
 extern bool fu_string_member(List *l, const char *s);
 
 /* ----------------------------------------------------------------
+ * Aggregate pushdown
+ * ----------------------------------------------------------------
+ */
+
+/* An output column of an aggregate path: a grouping key or an aggregate */
+typedef enum FuUpperKind
+{
+	FU_UPPER_GROUP,				/* GROUP BY col */
+	FU_UPPER_GROUP_MONTH,		/* GROUP BY date_trunc('month', col): the
+								 * source gives the month's first day as a
+								 * date, the engine converts it */
+	FU_UPPER_COUNT_STAR,		/* count(*) */
+	FU_UPPER_COUNT,				/* count(col) */
+	FU_UPPER_SUM,
+	FU_UPPER_MIN,
+	FU_UPPER_MAX,
+	FU_UPPER_AVG
+} FuUpperKind;
+
+typedef struct FuUpperItem
+{
+	FuUpperKind kind;
+	int			col;			/* source column; -1 for count(*) */
+	Oid			type;			/* the value's type as the query sees it */
+} FuUpperItem;
+
+#define FU_UPPER_IS_GROUP(it) \
+	((it)->kind == FU_UPPER_GROUP || (it)->kind == FU_UPPER_GROUP_MONTH)
+
+extern const char *fu_upper_name(FuUpperKind kind);
+
+/* ----------------------------------------------------------------
  * Planning
  * ----------------------------------------------------------------
  */
@@ -149,6 +182,12 @@ typedef struct FuPlanInfo
 								 * a parameterized path included */
 	Bitmapset  *needed;			/* source columns the query must see */
 	Bitmapset  *declared;		/* source columns the table declares */
+
+	/*
+	 * An aggregate path: its output (FuUpperItem *), grouping keys first;
+	 * NIL for a scan.  Every qual is pushed exactly.
+	 */
+	List	   *upper;
 
 	/* the source's answers */
 	double		rows;			/* rows of one scan */
@@ -269,6 +308,8 @@ extern void fu_next_query_token(FuRequest *req, const char *param,
 extern void fu_next_link(FuRequest *req, const char *url);
 extern void fu_next_poll(FuRequest *req, const char *method, const char *url,
 						 int delay_ms);
+extern void fu_next_page(FuRequest *req, const char *method, const char *url,
+						 const char *token);
 
 /* request.c: reading a response, for classify and report_error */
 extern char *fu_response_header(FuRequest *req, const char *name);
@@ -340,9 +381,14 @@ typedef struct FuScan
 	List	   *quals;			/* FuQual *, bound */
 	List	   *plan_private;	/* the source's plan output */
 	Bitmapset  *needed;			/* source columns the query must see */
+	List	   *upper;			/* aggregate scan: FuUpperItem *, see
+								 * FuPlanInfo; next_row then fills
+								 * values[i] for item i */
 	bool		explain_only;
 	bool		unbound;		/* some qual values were unknown (EXPLAIN) */
 	bool		replaying;		/* parsing a kept page again */
+	int			page_index;		/* of the page parse_page is given, in its
+								 * request (polls not counted) */
 
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
@@ -378,6 +424,13 @@ typedef struct FuSource
 	FuPushdown	(*classify_qual) (const struct FuSource *src, const FuQual *qual);
 	/* plan time, per path: estimates and the request shape, as a copyable List */
 	List	   *(*plan) (FuPlanInfo *pi);
+
+	/*
+	 * plan time: does the API compute pi->upper exactly as PostgreSQL
+	 * would from the rows?  Then plan() is asked for the estimates of that
+	 * aggregate path.  NULL: no aggregate is pushed.
+	 */
+	bool		(*aggregates) (FuPlanInfo *pi);
 	/* scan start: fill scan->requests from bound quals; no network */
 	void		(*begin) (FuScan *scan);
 

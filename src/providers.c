@@ -15,9 +15,11 @@
 #include "utils/memutils.h"
 
 extern const FuProvider fu_provider_aws;
+extern const FuProvider fu_provider_gcp;
 
 static const FuProvider *const builtin_providers[] = {
 	&fu_provider_aws,
+	&fu_provider_gcp,
 	NULL
 };
 

@@ -19,8 +19,11 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
 #include "engine.h"
 #include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
@@ -32,7 +35,7 @@
 #include "utils/rel.h"
 
 /* By FuOp */
-static const char *const op_names[] = {"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN"};
+static const char *const op_names[] = {"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN", "LIKE"};
 
 const char *
 fu_op_name(FuOp op)
@@ -125,6 +128,46 @@ trusted_operator(Oid opno, Oid inputcollid, FuOp *op)
 	return name != NULL && op_from_name(name, op);
 }
 
+static FuQual *make_qual(int col, FuOp op, Oid valtype, Expr *val,
+						  RestrictInfo *rinfo);
+
+/*
+ * "col LIKE 'abc%'" with a constant pattern whose only wildcard is the
+ * final %, as the qual "col starts with abc" (the value is the prefix); the
+ * LIKE itself stays a local filter.  NULL for any other LIKE.
+ */
+static FuQual *
+prefix_qual(OpExpr *oe, RelOptInfo *baserel, const int *attr_to_col)
+{
+	char	   *name = get_opname(oe->opno);
+	Expr	   *r;
+	char	   *pat;
+	size_t		len;
+	int			col;
+
+	if (oe->opno >= FirstNormalObjectId || name == NULL ||
+		strcmp(name, "~~") != 0 || list_length(oe->args) != 2 ||
+		(OidIsValid(oe->inputcollid) &&
+		 !get_collation_isdeterministic(oe->inputcollid)))
+		return NULL;
+	r = lsecond(oe->args);
+	while (IsA(r, RelabelType))
+		r = ((RelabelType *) r)->arg;
+	if ((col = column_of(linitial(oe->args), baserel, attr_to_col)) < 0 ||
+		!IsA(r, Const) || ((Const *) r)->constisnull ||
+		((Const *) r)->consttype != TEXTOID)
+		return NULL;
+	pat = TextDatumGetCString(((Const *) r)->constvalue);
+	len = strlen(pat);
+	if (len < 2 || pat[len - 1] != '%' || strcspn(pat, "%_\\") != len - 1)
+		return NULL;
+	pat[len - 1] = '\0';
+	return make_qual(col, FU_OP_PREFIX, TEXTOID,
+					 (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+										CStringGetTextDatum(pat), false, false),
+					 NULL);
+}
+
 static FuQual *
 make_qual(int col, FuOp op, Oid valtype, Expr *val, RestrictInfo *rinfo)
 {
@@ -161,7 +204,13 @@ fu_recognise_qual(RestrictInfo *rinfo, RelOptInfo *baserel,
 
 		if (list_length(oe->args) != 2 ||
 			!trusted_operator(oe->opno, oe->inputcollid, &op))
-			return NULL;
+		{
+			FuQual	   *q = prefix_qual(oe, baserel, attr_to_col);
+
+			if (q)
+				q->rinfo = rinfo;
+			return q;
+		}
 		l = linitial(oe->args);
 		r = lsecond(oe->args);
 		if ((col = column_of(l, baserel, attr_to_col)) >= 0 &&
@@ -402,7 +451,7 @@ fu_qual_strings(FuQual *q)
 {
 	List	   *l = NIL;
 
-	if (q->op == FU_OP_EQ || q->op == FU_OP_NE)
+	if (q->op == FU_OP_EQ || q->op == FU_OP_NE || q->op == FU_OP_PREFIX)
 		return list_make1(fu_qual_text(q->value));
 	for (int i = 0; i < q->nelems; i++)
 		if (!q->elemnulls[i])
@@ -483,7 +532,7 @@ fu_check_closed_values(FuScan *scan)
 		ListCell   *lv;
 
 		if ((c->values == NULL && c->valid_value == NULL) || !q->known ||
-			q->isnull || q->placeholder)
+			q->isnull || q->placeholder || q->op == FU_OP_PREFIX)
 			continue;
 		foreach(lv, qual_texts(q))
 		{

@@ -415,6 +415,22 @@ fu_next_link(FuRequest *req, const char *url)
 }
 
 /*
+ * The next page is another call, method and URL (same origin), that token
+ * identifies: a GET has no body.  (BigQuery: the POST that ran the query,
+ * then GETs of its result pages.)
+ */
+void
+fu_next_page(FuRequest *req, const char *method, const char *url,
+			 const char *token)
+{
+	if (!begin_next(req, FU_NEXT_LINK, token))
+		return;
+	check_same_origin(req, url, "next-page link");
+	set_next(req, method, url, strcmp(method, "GET") == 0 ? NULL : req->body,
+			 req->body_len, token);
+}
+
+/*
  * The job the request started is not finished: ask again, with method and
  * URL (NULL: the same), after delay_ms.  A GET has no body.  Waiting is
  * bounded by query cancel and statement_timeout.

@@ -16,10 +16,12 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "engine.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -33,6 +35,7 @@ typedef struct KeptPage
 	FuRequest  *req;
 	char	   *body;
 	size_t		len;
+	int			index;			/* of the page in its request */
 } KeptPage;
 
 static bool
@@ -50,9 +53,14 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+
+	/* an aggregate scan (scanrelid 0) reads the one table it was made of */
+	Index		rtindex = fsplan->scan.scanrelid > 0 ? fsplan->scan.scanrelid :
+		bms_next_member(fsplan->fs_relids, -1);
+	RangeTblEntry *rte = exec_rt_fetch(rtindex, estate);
 	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	FuScanState *fss;
+	int			nvalues;
 	FuScan	   *scan;
 	ForeignTable *table;
 	ListCell   *lc;
@@ -77,7 +85,8 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 										 ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(scan->scan_cxt);
 
-	scan->rel = node->ss.ss_currentRelation;
+	scan->rel = fsplan->scan.scanrelid > 0 ? node->ss.ss_currentRelation :
+		ExecGetRangeTableRelation(estate, rtindex);
 	scan->explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
 	table = GetForeignTable(RelationGetRelid(scan->rel));
 	scan->server = GetForeignServer(table->serverid);
@@ -104,8 +113,20 @@ fuBeginForeignScan(ForeignScanState *node, int eflags)
 	scan->plan_private = (List *) list_nth(fsplan->fdw_private, FuPrivProvider);
 	fss->exprstates = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
 	collect_exec_params((Node *) fsplan->fdw_exprs, &fss->param_ids);
-	fss->values = palloc0(sizeof(Datum) * scan->source->ncolumns);
-	fss->nulls = palloc0(sizeof(bool) * scan->source->ncolumns);
+	foreach(lc, (List *) list_nth(fsplan->fdw_private, FuPrivUpper))
+	{
+		List	   *l = (List *) lfirst(lc);
+		FuUpperItem *it = palloc(sizeof(FuUpperItem));
+
+		it->kind = (FuUpperKind) intVal(linitial(l));
+		it->col = intVal(lsecond(l));
+		it->type = (Oid) intVal(lthird(l));
+		scan->upper = lappend(scan->upper, it);
+	}
+	/* by source column, or by aggregate item */
+	nvalues = Max(scan->source->ncolumns, list_length(scan->upper));
+	fss->values = palloc0(sizeof(Datum) * nvalues);
+	fss->nulls = palloc0(sizeof(bool) * nvalues);
 	scan->fixed_values = palloc0(sizeof(Datum) * scan->source->ncolumns);
 	scan->fixed_cols = palloc0(sizeof(int) * scan->source->ncolumns);
 	fu_sender_init(&fss->sender, scan->provider, scan->server, scan->user,
@@ -259,6 +280,7 @@ keep_page(FuScanState *fss, FuRequest *req, const char *body, size_t len)
 	kp->body = palloc(len + 1);
 	memcpy(kp->body, body, len + 1);
 	kp->len = len;
+	kp->index = req->pages;
 	fss->kept = lappend(fss->kept, kp);
 	fss->kept_bytes += len;
 	fss->next_kept = list_length(fss->kept);
@@ -325,6 +347,7 @@ fetch_page(FuScanState *fss)
 		copy = MemoryContextAlloc(scan->page_cxt, kp->len + 1);
 		memcpy(copy, kp->body, kp->len + 1);
 		scan->replaying = true;
+		scan->page_index = kp->index;
 		parse_page(scan, kp->req, copy, kp->len);
 		scan->replaying = false;
 		return true;
@@ -347,6 +370,7 @@ fetch_page(FuScanState *fss)
 	 */
 	MemoryContextReset(scan->page_cxt);
 	req->next = FU_NEXT_NONE;
+	scan->page_index = req->pages;
 	parse_page(scan, req, req->http.resp, req->http.resp_len);
 	/* the rows point into the response: it is released with the page */
 	fss->page_req = req;
@@ -358,6 +382,54 @@ fetch_page(FuScanState *fss)
 		req->done = true;
 
 	error_context_stack = errcb.previous;
+	return true;
+}
+
+/*
+ * An aggregate scan's row: the items in order.  A month the source gives
+ * as a date becomes what date_trunc returns, as PostgreSQL casts it.
+ */
+static void
+upper_row(FuScanState *fss, TupleTableSlot *slot)
+{
+	ListCell   *lc;
+
+	foreach(lc, fss->scan.upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+		int			i = foreach_current_index(lc);
+		Datum		v = fss->values[i];
+
+		slot->tts_isnull[i] = fss->nulls[i];
+		if (!fss->nulls[i] && it->kind == FU_UPPER_GROUP_MONTH)
+			v = it->type == TIMESTAMPTZOID ?
+				DirectFunctionCall1(date_timestamptz, v) :
+				DirectFunctionCall1(date_timestamp, v);
+		slot->tts_values[i] = fss->nulls[i] ? (Datum) 0 : v;
+	}
+}
+
+/*
+ * Aggregates without GROUP BY give one row even when no row matched
+ * (count 0, the others NULL): the provider may have had nothing to ask.
+ */
+static bool
+empty_aggregate(FuScanState *fss, TupleTableSlot *slot)
+{
+	ListCell   *lc;
+
+	foreach(lc, fss->scan.upper)
+		if (FU_UPPER_IS_GROUP((FuUpperItem *) lfirst(lc)))
+			return false;
+	foreach(lc, fss->scan.upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+		int			i = foreach_current_index(lc);
+		bool		count = it->kind == FU_UPPER_COUNT || it->kind == FU_UPPER_COUNT_STAR;
+
+		slot->tts_isnull[i] = !count;
+		slot->tts_values[i] = count ? Int64GetDatum(0) : (Datum) 0;
+	}
 	return true;
 }
 
@@ -399,7 +471,7 @@ fuIterateForeignScan(ForeignScanState *node)
 
 		fss->store = tuplestore_begin_heap(false, false, work_mem);
 		if (fss->store_slot == NULL)
-			fss->store_slot = MakeSingleTupleTableSlot(RelationGetDescr(scan->rel),
+			fss->store_slot = MakeSingleTupleTableSlot(slot->tts_tupleDescriptor,
 														&TTSOpsMinimalTuple);
 		MemoryContextSwitchTo(old);
 	}
@@ -413,8 +485,9 @@ fuIterateForeignScan(ForeignScanState *node)
 			MemoryContext old = MemoryContextSwitchTo(fss->row_cxt);
 			bool		got;
 
-			memset(fss->nulls, true, sizeof(bool) * scan->source->ncolumns);
-			for (int i = 0; i < scan->nfixed; i++)
+			memset(fss->nulls, true, sizeof(bool) *
+				   Max(scan->source->ncolumns, list_length(scan->upper)));
+			for (int i = 0; scan->upper == NIL && i < scan->nfixed; i++)
 			{
 				int			c = scan->fixed_cols[i];
 
@@ -430,19 +503,25 @@ fuIterateForeignScan(ForeignScanState *node)
 		if (!fetch_page(fss))
 		{
 			fss->eof = true;
+			if (!fss->rows_out && scan->upper != NIL && empty_aggregate(fss, slot))
+				break;
 			return slot;
 		}
 		fss->page_ready = true;
 	}
 
-	for (int a = 1; a <= fss->natts; a++)
-	{
-		int			col = fss->attr_to_col[a];
+	if (scan->upper != NIL && !fss->eof)
+		upper_row(fss, slot);
+	else if (scan->upper == NIL)
+		for (int a = 1; a <= fss->natts; a++)
+		{
+			int			col = fss->attr_to_col[a];
 
-		slot->tts_isnull[a - 1] = (col < 0) ? true : fss->nulls[col];
-		slot->tts_values[a - 1] = (col < 0) ? (Datum) 0 : fss->values[col];
-	}
+			slot->tts_isnull[a - 1] = (col < 0) ? true : fss->nulls[col];
+			slot->tts_values[a - 1] = (col < 0) ? (Datum) 0 : fss->values[col];
+		}
 	ExecStoreVirtualTuple(slot);
+	fss->rows_out = true;
 	if (fss->store)
 		tuplestore_puttupleslot(fss->store, slot);
 	return slot;
@@ -465,6 +544,7 @@ restart(FuScanState *fss)
 	fss->page_ready = false;
 	fss->eof = false;
 	fss->started = false;
+	fss->rows_out = false;
 	fss->replay = false;
 	fss->kept = NIL;			/* freed with req_cxt */
 	fss->kept_bytes = 0;
@@ -513,6 +593,7 @@ fuReScanForeignScan(ForeignScanState *node)
 		fss->next_kept = 0;
 		fss->page_ready = false;
 		fss->eof = false;
+		fss->rows_out = false;
 		return;
 	}
 	restart(fss);

@@ -73,6 +73,41 @@ WHERE m.region = 'us-east-1' AND m.resource_type = 'ec2' AND m.metric_name = 'CP
   AND m.ts >= now() - interval '6 hours'
 GROUP BY 1, 2 ORDER BY 1;
 
+\echo '== Cost by service over the last three full months: one MONTHLY request (aggregate pushdown)'
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT service, sum(unblended_cost)
+FROM aws_cost_by_service
+WHERE period_start >= date_trunc('month', current_date - interval '3 months')::date
+  AND period_start < date_trunc('month', current_date)::date
+GROUP BY service;
+
+\echo '== Google Cloud: a server for the project, the emulator's access token'
+CREATE SERVER gcp_demo FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'gcp', endpoint :'emu', project_id 'northwind-prod',
+           billing_table 'northwind-billing.billing_export.gcp_billing_export_v1_01AB23_CD45EF_6789AB');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gcp_demo
+  OPTIONS (access_token 'ya29.northwind-emulator-demo');
+IMPORT FOREIGN SCHEMA gcp FROM SERVER gcp_demo INTO public;
+
+\echo '== GCP net cost by service this month (credits included), computed inside BigQuery'
+SELECT service, round(sum(cost), 2) AS cost_usd, round(sum(credits), 2) AS credits_usd,
+       round(sum(net_cost), 2) AS net_usd
+FROM gcp_cost
+WHERE usage_start_time >= date_trunc('month', current_date)
+GROUP BY service ORDER BY net_usd DESC;
+
+\echo '== The BigQuery SQL it ran (every value a query parameter)'
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT service, sum(net_cost) FROM gcp_cost
+WHERE usage_start_time >= date_trunc('month', current_date) GROUP BY service;
+
+\echo '== Idle GCE instances: average CPU under 5 % over the last 24 hours'
+SELECT resource_labels->>'zone' AS zone, metric_labels->>'instance_name' AS instance,
+       round(avg(value)::numeric * 100, 2) AS avg_cpu_percent
+FROM gcp_metrics
+WHERE resource_type = 'gce_instance' AND metric_type = 'compute.googleapis.com/instance/cpu/utilization'
+GROUP BY 1, 2 HAVING avg(value) < 0.05 ORDER BY 3;
+
 \echo '== The same cost read through an assumed role (STS AssumeRole, credentials cached)'
 CREATE SERVER aws_demo_role FOREIGN DATA WRAPPER finops_usage
   OPTIONS (provider 'aws', endpoint :'emu');

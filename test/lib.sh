@@ -72,7 +72,14 @@ EOF
 	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 		AKIAFINOPSEMULATOR01 'emulator/Secret/Key/For/Tests+0123456789' >"$FU_TMP/aws_credentials"
 	[ "$(id -u)" = 0 ] && chown postgres: "$FU_TMP/aws_credentials"
+	# and its Google key (GOOGLE_APPLICATION_CREDENTIALS), when the fixtures are there
+	local gcp_key="$FU_ROOT/../shared/fixtures/gcp-auth/service_account.json"
+	if [ -f "$gcp_key" ]; then
+		cp "$gcp_key" "$FU_TMP/gcp_key.json"
+		[ "$(id -u)" = 0 ] && chown postgres: "$FU_TMP/gcp_key.json"
+	fi
 	fu_as_pg env AWS_SHARED_CREDENTIALS_FILE="$FU_TMP/aws_credentials" \
+		GOOGLE_APPLICATION_CREDENTIALS="$FU_TMP/gcp_key.json" \
 		"$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
 	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
 }

@@ -39,6 +39,13 @@ echo "$out" | grep -v '^ok '
 count "$(echo "$out" | tail -n 1)"
 [ $rc = 0 ] || failed=$((failed + 1))
 
+fu_log "RS256 (Google service-account JWT) test"
+out=$(bash test/gcp/jwt_test.sh 2>&1)
+rc=$?
+echo "$out" | grep -v '^ok '
+count "$(echo "$out" | tail -n 1)"
+[ $rc = 0 ] || failed=$((failed + 1))
+
 fu_log "emulator self-check"
 out=$("$FU_PYTHON" test/emulator/selftest.py 2>&1)
 rc=$?

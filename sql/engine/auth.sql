@@ -40,8 +40,8 @@ SELECT count(*) FROM auth_items WHERE total = 3 AND size = 1;
 SELECT split_part(line, ' ', 1) AS operation, count(*)
 FROM pg_temp.sent_since() AS line GROUP BY 1 ORDER BY 1;
 SELECT line FROM emu.requests() AS line LIMIT 2;
--- it travels in the Authorization header only
-SELECT DISTINCT (r->'headers'->>'authorization') ~ '^Bearer test-token-[0-9]+$' AS bearer
+-- it travels in the Authorization header only (the log keeps its start)
+SELECT DISTINCT (r->'headers'->>'authorization') ~ '^Bearer test-t…$' AS bearer
 FROM json_array_elements((SELECT string_agg(line, E'\n') FROM emu.call('/_emulator/requests?format=json') AS line)::json) r
 WHERE r->>'operation' = 'TestItems';
 

@@ -13,7 +13,7 @@ IMPORT FOREIGN SCHEMA aws EXCEPT (aws_cost) FROM SERVER aws_emu INTO imp2;
 IMPORT FOREIGN SCHEMA gcp FROM SERVER aws_emu INTO imp2;
 -- a provider this build does not have is refused where it is named, not
 -- accepted to create nothing later
-CREATE SERVER gcp_emu FOREIGN DATA WRAPPER finops_usage OPTIONS (provider 'gcp');
+CREATE SERVER ali_emu FOREIGN DATA WRAPPER finops_usage OPTIONS (provider 'alibaba');
 -- LIMIT TO and EXCEPT name tables of the provider
 IMPORT FOREIGN SCHEMA aws LIMIT TO (aws_costs) FROM SERVER aws_emu INTO imp2;
 IMPORT FOREIGN SCHEMA aws EXCEPT (aws_metric) FROM SERVER aws_emu INTO imp2;

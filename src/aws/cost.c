@@ -135,6 +135,17 @@ typedef struct CeState
 	DateADT		end;
 	bool		default_start;
 	bool		default_end;
+	/* an aggregate scan: MONTHLY pages, summed unless grouped by month */
+	bool		upper;
+	bool		by_month;
+	int		   *item_group;		/* per item: its GroupBy index, or -1 */
+	int		   *item_metric;	/* per item: its metric, or -1 */
+	CeRow	   *acc;			/* rows of every page so far (req_cxt) */
+	int			nacc;
+	int			maxacc;
+	CeRow	   *merged;			/* the groups, once the last page is in */
+	int			nmerged;
+	Datum	  **sums;			/* per merged group, per metric */
 	/* what each row needs, worked out once per scan */
 	int			out_metrics;	/* bit m: metric m is a needed column */
 	bool		want_currency;
@@ -247,16 +258,96 @@ metric_mask(FuPlanInfo *pi)
 	return mask;
 }
 
+/*
+ * Cost Explorer adds the days of a month itself: sum of a metric, grouped
+ * by at most two dimensions and maybe by date_trunc('month', period_start),
+ * over whole months of daily rows, is one MONTHLY request.  Nothing else
+ * (count, avg, min, max) can be answered from monthly rows.
+ */
+static bool
+cost_aggregates(FuPlanInfo *pi)
+{
+	int			ndims = 0;
+	DateADT		lo = DATEVAL_NOBEGIN;
+	DateADT		hi = DATEVAL_NOEND;
+	ListCell   *lc;
+
+	foreach(lc, pi->upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+
+		if (it->kind == FU_UPPER_GROUP && it->col >= FIRST_DIM && it->col <= LAST_DIM)
+			ndims++;
+		else if (!(it->kind == FU_UPPER_GROUP_MONTH && it->col == COL_PERIOD_START) &&
+				 !(it->kind == FU_UPPER_SUM && it->col >= FIRST_METRIC &&
+				   it->col < FIRST_METRIC + NUM_METRICS))
+			return false;
+	}
+	if (ndims > MAX_GROUPS)
+		return false;
+
+	/* the window, known now: whole months of the daily rows */
+	foreach(lc, pi->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+		FuQual		bound;
+
+		if (q->col == COL_GRANULARITY || q->col == COL_TAG_KEY ||
+			q->col == COL_TAG_VALUE)
+			return false;
+		if (q->col != COL_PERIOD_START && q->col != COL_PERIOD_END)
+			continue;
+		if (!IsA(q->valexpr, Const) || ((Const *) q->valexpr)->constisnull ||
+			q->valtype != DATEOID)
+			return false;
+		bound = *q;
+		bound.value = ((Const *) q->valexpr)->constvalue;
+		fu_narrow_window(&bound, q->col == COL_PERIOD_END, false, &lo, &hi);
+	}
+	return !DATE_NOT_FINITE(lo) && !DATE_NOT_FINITE(hi) && lo < hi &&
+		fu_month_floor(lo) == lo && fu_month_floor(hi) == hi;
+}
+
+/* The plan of an aggregate path: group by its dimensions, its metrics */
+static List *
+cost_upper_plan(FuPlanInfo *pi)
+{
+	List	   *groups = NIL;
+	int			mask = 0;
+	double		rows = 12;
+	ListCell   *lc;
+
+	foreach(lc, pi->upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+
+		if (it->kind == FU_UPPER_GROUP)
+		{
+			groups = lappend(groups, makeInteger(it->col));
+			rows *= 15;
+		}
+		else if (it->kind == FU_UPPER_SUM)
+			mask |= 1 << (it->col - FIRST_METRIC);
+	}
+	pi->rows = rows;
+	pi->calls = 1;
+	return list_make3(makeInteger(mask ? mask : 1), groups, makeInteger(0));
+}
+
 static List *
 cost_plan(FuPlanInfo *pi)
 {
 	bool		tag_group;
-	List	   *groups = grouped_dims(pi, &tag_group);
+	List	   *groups;
 	bool		tag_key_fixed = fu_find_qual(pi->quals, COL_TAG_KEY, FU_OP_EQ) != NULL;
-	int			ngroups = list_length(groups) + (tag_group ? 1 : 0);
 	const char *relname = get_rel_name(pi->table->relid);
 	double		rows;
+	int			ngroups;
 
+	if (pi->upper != NIL)
+		return cost_upper_plan(pi);
+	groups = grouped_dims(pi, &tag_group);
+	ngroups = list_length(groups) + (tag_group ? 1 : 0);
 	if (ngroups > MAX_GROUPS)
 		refuse_groups(pi, relname, groups, tag_group);
 	if ((tag_group ||
@@ -438,6 +529,38 @@ request_body(CeState *st, List *leaves)
 	return body.data;
 }
 
+/* An aggregate scan: where each item's value comes from */
+static void
+upper_begin(FuScan *scan, CeState *st)
+{
+	ListCell   *lc;
+	int			n = list_length(scan->upper);
+
+	st->upper = true;
+	st->granularity = "MONTHLY";
+	st->item_group = palloc(sizeof(int) * n);
+	st->item_metric = palloc(sizeof(int) * n);
+	foreach(lc, scan->upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		st->item_group[i] = -1;
+		st->item_metric[i] = -1;
+		if (it->kind == FU_UPPER_GROUP)
+			for (int g = 0; g < st->ngroups; g++)
+				if (st->group_cols[g] == it->col)
+					st->item_group[i] = g;
+		if (it->kind == FU_UPPER_SUM)
+		{
+			st->item_metric[i] = it->col - FIRST_METRIC;
+			st->out_metrics |= 1 << st->item_metric[i];
+		}
+		if (it->kind == FU_UPPER_GROUP_MONTH)
+			st->by_month = true;
+	}
+}
+
 static void
 cost_begin(FuScan *scan)
 {
@@ -471,6 +594,15 @@ cost_begin(FuScan *scan)
 		}
 	}
 
+	if (scan->upper != NIL)
+	{
+		upper_begin(scan, st);
+		/* the quals are about daily rows; the request is MONTHLY */
+		leaves = filter_leaves(scan, st, false, &lo, &hi);
+		if (time_period(st, true, lo, hi))
+			fu_ce_request(scan, "GetCostAndUsage", request_body(st, leaves));
+		return;
+	}
 	st->granularity = choose_granularity(scan);
 	if (st->granularity == NULL)
 		return;
@@ -668,6 +800,103 @@ static const FuJsonHandlers ce_handlers = {
 	.scalar = ce_scalar,
 };
 
+static int
+compare_keys(const CeRow *a, const CeRow *b, int nkeys)
+{
+	for (int i = 0; i < nkeys; i++)
+	{
+		int			c = strcmp(a->keys[i], b->keys[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int	sort_nkeys;
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	return compare_keys((const CeRow *) a, (const CeRow *) b, sort_nkeys);
+}
+
+/*
+ * Sums over the months: the rows of every page are kept (their strings in
+ * the request context, as pages go), and summed by group after the last.
+ */
+static void
+accumulate(FuScan *scan, CeState *st, bool last)
+{
+	MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
+
+	/* a rescan replays the pages from the first */
+	if (scan->page_index == 0)
+	{
+		st->nacc = 0;
+		st->nmerged = 0;
+	}
+	for (int r = 0; r < st->nrows; r++)
+	{
+		CeRow	   *dst;
+		CeRow	   *src = &st->rows[r];
+
+		if (st->nacc >= st->maxacc)
+		{
+			st->maxacc = Max(64, st->maxacc * 2);
+			st->acc = st->acc ? repalloc(st->acc, sizeof(CeRow) * st->maxacc) :
+				palloc(sizeof(CeRow) * st->maxacc);
+		}
+		dst = &st->acc[st->nacc++];
+		memset(dst, 0, sizeof(CeRow));
+		dst->nkeys = src->nkeys;
+		for (int k = 0; k < src->nkeys; k++)
+			dst->keys[k] = pstrdup(src->keys[k]);
+		for (int m = 0; m < NUM_METRICS; m++)
+			if (src->amount[m] && (st->out_metrics & (1 << m)))
+				dst->amount[m] = pstrdup(src->amount[m]);
+	}
+	/* this page's rows are not the answer: the merged groups are */
+	st->nrows = 0;
+	if (!last)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	sort_nkeys = st->ngroups;
+	if (st->nacc > 1)
+		qsort(st->acc, st->nacc, sizeof(CeRow), row_cmp);
+	st->merged = palloc(sizeof(CeRow) * Max(st->nacc, 1));
+	st->sums = palloc(sizeof(Datum *) * Max(st->nacc, 1));
+	st->nmerged = 0;
+	for (int r = 0; r < st->nacc; r++)
+	{
+		CeRow	   *row = &st->acc[r];
+		Datum	   *sums;
+
+		if (st->nmerged == 0 ||
+			compare_keys(&st->merged[st->nmerged - 1], row, st->ngroups) != 0)
+		{
+			st->merged[st->nmerged] = *row;
+			st->sums[st->nmerged] = palloc0(sizeof(Datum) * NUM_METRICS);
+			st->nmerged++;
+		}
+		sums = st->sums[st->nmerged - 1];
+		for (int m = 0; m < NUM_METRICS; m++)
+		{
+			Datum		v;
+
+			if (row->amount[m] == NULL)
+				continue;
+			v = fu_numeric_datum(row->amount[m], cost_columns[FIRST_METRIC + m].name);
+			sums[m] = sums[m] ? DirectFunctionCall2(numeric_add, sums[m], v) : v;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	st->cur = 0;
+}
+
 static void
 cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
@@ -690,9 +919,45 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 
 	if (st->next_token)
 		fu_next_body_token(req, "NextPageToken", st->next_token);
+	if (st->upper && !st->by_month)
+		accumulate(scan, st, st->next_token == NULL);
 }
 
 /* ---------- rows ---------- */
+
+/* A row of an aggregate scan: values by item */
+static bool
+upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
+{
+	bool		merged = !st->by_month;
+	CeRow	   *r;
+	ListCell   *lc;
+
+	if (st->cur >= (merged ? st->nmerged : st->nrows))
+		return false;
+	r = merged ? &st->merged[st->cur] : &st->rows[st->cur];
+	foreach(lc, scan->upper)
+	{
+		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
+		int			i = foreach_current_index(lc);
+		int			m = st->item_metric[i];
+
+		nulls[i] = true;
+		if (it->kind == FU_UPPER_GROUP_MONTH)
+			values[i] = DateADTGetDatum(st->periods[r->period].tp.start);
+		else if (it->kind == FU_UPPER_GROUP && st->item_group[i] >= 0)
+			values[i] = fu_text_datum(r->keys[st->item_group[i]]);
+		else if (m >= 0 && merged && st->sums[st->cur][m])
+			values[i] = st->sums[st->cur][m];
+		else if (m >= 0 && !merged && r->amount[m])
+			values[i] = fu_numeric_datum(r->amount[m], cost_columns[it->col].name);
+		else
+			continue;
+		nulls[i] = false;
+	}
+	st->cur++;
+	return true;
+}
 
 static bool
 cost_next_row(FuScan *scan, Datum *values, bool *nulls)
@@ -701,6 +966,8 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 	CeRow	   *r;
 	CePeriod   *p;
 
+	if (st->upper)
+		return upper_next_row(scan, st, values, nulls);
 	if (st->cur >= st->nrows)
 		return false;
 	r = &st->rows[st->cur++];
@@ -783,6 +1050,7 @@ const FuSource fu_source_aws_cost = {
 	.call_price = 0.01,
 	.classify_qual = cost_classify_qual,
 	.plan = cost_plan,
+	.aggregates = cost_aggregates,
 	.begin = cost_begin,
 	.parse_page = cost_parse_page,
 	.next_row = cost_next_row,

@@ -7,13 +7,19 @@ computing a response.
 The expectation endpoint recomputes totals straight from company.line_items()
 with its own small loop -- deliberately not through aws_ce.py -- so a test that
 compares the FDW's output with it checks the whole API path, not a copy of it.
+Likewise the CloudWatch and Cloud Monitoring expectations restate the read and
+aggregation rules here and share only the sample generators (metrics.py,
+gcp_resources.py) with aws_cw.py / gcp_monitoring.py.
 """
 
 import datetime
 import decimal
 import hashlib
+import importlib
+import inspect
 import json
 import math
+import re
 import threading
 import time
 from urllib.parse import parse_qsl
@@ -22,6 +28,8 @@ import aws_cw
 import aws_sts
 import bench as bench_mod
 import company
+import gcp_oauth
+import gcp_resources
 import metrics
 import resources
 import sigv4
@@ -30,6 +38,8 @@ FAULT_KINDS = ("throttle", "error", "http500", "http503", "slow", "cut", "malfor
                "drop")
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_TEST_TOKEN_TTL = 3600
+DEFAULT_GCP_TOKEN_TTL = gcp_oauth.DEFAULT_TTL
+DEFAULT_GCP_PAGE_SIZE = 10000       # Cloud Monitoring points per page (the API's own maximum is 100,000)
 # Fault "headers" may not replace the headers that frame the HTTP message.
 FRAMING_HEADERS = ("content-length", "connection", "transfer-encoding")
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -40,7 +50,7 @@ class ControlError(Exception):
 
 
 class State:
-    def __init__(self, today=None, page_size=DEFAULT_PAGE_SIZE, verbose=False):
+    def __init__(self, today=None, page_size=DEFAULT_PAGE_SIZE, verbose=False, gcp_auth_dir=None):
         self.lock = threading.Lock()
         self.cli_today = today          # None: follow the real clock (UTC)
         self.cli_page_size = page_size
@@ -54,13 +64,20 @@ class State:
         self.sts_seq = 0
         self.test_tokens = {}           # engine test service: bearer token -> expiry (epoch seconds)
         self.test_token_seq = 0
+        # Google: the service accounts whose JWTs the token endpoint accepts, and the
+        # access tokens it issued (token -> {"expires", "scopes", "client_email"})
+        self.gcp_accounts = gcp_oauth.load_accounts(gcp_auth_dir)
+        self.gcp_tokens = {}
+        self.gcp_token_seq = 0
         self.reset()
 
     # -- configuration ---------------------------------------------------------
     def reset(self):
         with self.lock:
             self.config = {"page_size": self.cli_page_size, "latency_ms": 0, "today": self.cli_today,
-                           "sts_credential_seconds": None, "test_token_ttl": DEFAULT_TEST_TOKEN_TTL}
+                           "sts_credential_seconds": None, "test_token_ttl": DEFAULT_TEST_TOKEN_TTL,
+                           "gcp_token_ttl": DEFAULT_GCP_TOKEN_TTL, "gcp_page_size": DEFAULT_GCP_PAGE_SIZE,
+                           "bq_incomplete_polls": 0}
             self.faults = []
             self.log = []
             self.seq = 0
@@ -99,9 +116,14 @@ class State:
                 if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                     raise ControlError("sts_credential_seconds must be an integer >= 1 or null")
                 new[k] = v
-            elif k == "test_token_ttl":
+            elif k == "bq_incomplete_polls":
+                # BigQuery: answers of a new job that say jobComplete false; -1 never completes
+                if not isinstance(v, int) or isinstance(v, bool) or v < -1:
+                    raise ControlError("bq_incomplete_polls must be an integer >= -1")
+                new[k] = v
+            elif k in ("test_token_ttl", "gcp_token_ttl", "gcp_page_size"):
                 if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                    raise ControlError("test_token_ttl must be an integer >= 1")
+                    raise ControlError("%s must be an integer >= 1" % k)
                 new[k] = v
             else:
                 raise ControlError("unknown config key %r" % k)
@@ -130,8 +152,10 @@ class State:
         if target is not None:
             if not isinstance(target, str):
                 raise ControlError("target must be a string")
-            # accept "AWSInsightsIndexService.GetCostAndUsage" / "GraniteServiceVersion20100801.GetMetricData" too
-            target = target.rsplit(".", 1)[-1]
+            # accept "AWSInsightsIndexService.GetCostAndUsage" / "GraniteServiceVersion20100801.GetMetricData" too;
+            # Google operations ("monitoring.timeSeries.list", "oauth2.token") are dotted names of their own
+            if target.count(".") == 1 and target[:1].isupper():
+                target = target.split(".", 1)[1]
         region = obj.get("region")
         if region is not None and not isinstance(region, str):
             raise ControlError("region must be a string")
@@ -245,6 +269,13 @@ class State:
             for tok in self.test_tokens:
                 self.test_tokens[tok] = min(self.test_tokens[tok], now)
 
+    def gcp_expire(self):
+        """Every access token the Google token endpoint issued expires now (the demo token never does)."""
+        now = time.time()
+        with self.lock:
+            for info in self.gcp_tokens.values():
+                info["expires"] = min(info["expires"], now)
+
 
 class _Credentials:
     """What sigv4.verify looks keys up in: the static keys, then those AssumeRole issued."""
@@ -267,6 +298,8 @@ def _log_headers(headers):
         name = name.lower()
         if name == "authorization" and "Signature=" in value:
             value = value[:value.index("Signature=")] + "Signature=<sig>"
+        elif name == "authorization":
+            value = gcp_oauth.redact_authorization(value)
         out[name] = value if name not in out else out[name] + "," + value
     return out
 
@@ -445,6 +478,231 @@ def expect_aws_metrics(state, query):
     return "".join(lines)
 
 
+# --- Cloud Monitoring expectations -----------------------------------------------------------------------
+
+# Cloud Monitoring's read rules (reference section 4), restated here independently of
+# gcp_monitoring.py: only the generator (gcp_resources: samples, value, increment) is
+# shared.  Reads are (start, end]; aligned points sit at end - k*period (k >= 0) while
+# they are after start (the one point at end when start == end), each aggregating the
+# raw samples whose end lies in (t - period, t]; empty buckets are absent.
+_NS = 10 ** 9
+_EXPECT_ALIGNERS = ("ALIGN_NONE", "ALIGN_MEAN", "ALIGN_MIN", "ALIGN_MAX", "ALIGN_SUM", "ALIGN_COUNT", "ALIGN_DELTA",
+                    "ALIGN_RATE", "ALIGN_STDDEV", "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95",
+                    "ALIGN_PERCENTILE_50", "ALIGN_PERCENTILE_05")
+_RFC3339_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _time_ns(text, name):
+    """RFC 3339 or epoch seconds (integer) -> integer nanoseconds."""
+    if re.match(r"^\d+$", text):
+        return int(text) * _NS
+    m = _RFC3339_RE.match(text)
+    if not m:
+        raise ControlError("%s must be RFC 3339 (2026-11-27T00:00:00Z) or epoch seconds" % name)
+    try:
+        d = datetime.datetime.fromisoformat("%sT%s:%s:%s+00:00" % m.group(1, 2, 3, 4))
+    except ValueError:
+        raise ControlError("%s is not a valid time" % name)
+    secs = int(d.timestamp())
+    tz = m.group(6)
+    if tz not in ("Z", "z"):
+        secs -= (1 if tz[0] == "+" else -1) * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return secs * _NS + int(((m.group(5) or ".")[1:] + "000000000")[:9])
+
+
+def _rfc3339(ns):
+    secs, frac = divmod(ns, _NS)
+    text = datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        digits = "%09d" % frac
+        text += "." + (digits[:3] if frac % 1000000 == 0 else digits[:6] if frac % 1000 == 0 else digits)
+    return text + "Z"
+
+
+def _merged_mean(dists):
+    n = 0
+    acc = 0.0
+    for d in dists:
+        n += d.count
+        acc += d.count * d.mean
+    return acc / n
+
+
+def _dist_percentile(dists, pct):
+    counts = [sum(c) for c in zip(*(d.buckets for d in dists))]
+    total = sum(d.count for d in dists)
+    bounds = gcp_resources.bucket_bounds()
+    want = pct / 100.0 * total
+    below = 0
+    for i, c in enumerate(counts):
+        if c and below + c >= want:
+            if i >= len(bounds):
+                return bounds[-1]
+            lower = bounds[i - 1] if i else 0.0
+            return lower + (bounds[i] - lower) * ((want - below) / c)
+        below += c
+    return bounds[-1]
+
+
+def _bucket_value(aligner, vtype, vals, period_s):
+    """One aligned value from the bucket's samples (ascending time; CUMULATIVE: increments)."""
+    if vtype == "DISTRIBUTION":
+        if aligner.startswith("ALIGN_PERCENTILE_"):
+            return _dist_percentile(vals, float(aligner[-2:]))
+        return _merged_mean(vals)       # NONE/DELTA/SUM give distributions: their mean is the value
+    if aligner == "ALIGN_COUNT":
+        return len(vals)
+    if aligner == "ALIGN_MIN":
+        return min(vals)
+    if aligner == "ALIGN_MAX":
+        return max(vals)
+    total = 0 if vtype == "INT64" else 0.0
+    for v in vals:
+        total += v
+    if aligner in ("ALIGN_SUM", "ALIGN_DELTA"):
+        return total
+    if aligner == "ALIGN_RATE":
+        return total / period_s
+    avg = total / len(vals)
+    if aligner == "ALIGN_MEAN":
+        return avg
+    if aligner == "ALIGN_STDDEV":
+        sq = 0.0
+        for v in vals:
+            sq += (v - avg) ** 2
+        return math.sqrt(sq / len(vals))
+    ordered = sorted(vals)
+    pos = float(aligner[-2:]) / 100.0 * (len(ordered) - 1)
+    i = int(math.floor(pos))
+    j = min(i + 1, len(ordered) - 1)
+    return ordered[i] + (ordered[j] - ordered[i]) * (pos - i)
+
+
+def _fmt_value(v):
+    if isinstance(v, gcp_resources.Distribution):
+        return repr(float(v.mean))
+    if isinstance(v, int):
+        return str(v)
+    return repr(float(v))
+
+
+def expect_gcp_metrics(state, query):
+    single = {}
+    labels = []
+    rids = []
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k.startswith("label."):
+            labels.append((k[6:], v))
+        elif k == "resource_id":
+            rids.append(v)
+        elif k in single:
+            raise ControlError("parameter %r given twice" % k)
+        else:
+            single[k] = v
+    for k in single:
+        if k not in ("metric_type", "project", "start", "end", "period", "aligner", "labels"):
+            raise ControlError("unknown parameter %r" % k)
+    for k in ("metric_type", "start", "end"):
+        if k not in single:
+            raise ControlError("%s is required" % k)
+    aligner = single.get("aligner", "ALIGN_MEAN")
+    if aligner not in _EXPECT_ALIGNERS:
+        raise ControlError("aligner must be one of %s" % ", ".join(_EXPECT_ALIGNERS))
+    start, end = _time_ns(single["start"], "start"), _time_ns(single["end"], "end")
+    if start > end:
+        raise ControlError("start must not be after end")
+    metric = gcp_resources.METRICS.get(single["metric_type"])
+    if metric is None:
+        return ""
+    period = None
+    if aligner != "ALIGN_NONE":
+        if not re.match(r"^\d+$", single.get("period", "")) or int(single["period"]) < 60:
+            raise ControlError("period (whole seconds >= 60) is required with an aligner other than ALIGN_NONE")
+        period = int(single["period"]) * _NS
+    project = single.get("project")
+    if project is not None and project not in gcp_resources.PROJECTS:
+        project = gcp_resources.PROJECT_OF_NUMBER.get(project, project)
+    now_s = int(math.floor(state.now()))
+    oldest = now_s - gcp_resources.RETENTION        # samples exist for oldest < t <= now_s
+    cumulative = metric.kind == "CUMULATIVE"
+    rows = []
+    for order, s in enumerate(gcp_resources.series_of(metric.type)):
+        r = s.resource
+        if (project is not None and r.project != project) or (rids and r.rid not in rids) or \
+                any(s.labels.get(k) != v for k, v in labels):
+            continue
+        if aligner == "ALIGN_NONE":
+            lo = start // _NS - 1 if start == end else start // _NS
+            for t, v in gcp_resources.samples(s, max(lo, oldest), min(end // _NS, now_s)):
+                if start < t * _NS <= end or start == end == t * _NS:
+                    rows.append((r.rid, order, t * _NS, _fmt_value(v), s.labels))
+            continue
+        n_buckets = 1 if start == end else -(-(end - start) // period)
+        edge = end - n_buckets * period            # the oldest bucket is (edge, edge + period]
+        groups = {}
+        for t, v in gcp_resources.samples(s, max(edge // _NS, oldest), min(end // _NS, now_s)):
+            if not edge < t * _NS <= end:
+                continue
+            k = (end - t * _NS) // period
+            groups.setdefault(k, []).append(gcp_resources.increment(s, t) if cumulative else v)
+        for k, vals in groups.items():
+            rows.append((r.rid, order, end - k * period,
+                         _fmt_value(_bucket_value(aligner, metric.vtype, vals, period / _NS)), s.labels))
+    rows.sort(key=lambda x: (x[0], x[1], x[2]))
+    with_labels = single.get("labels") == "1"
+    out = []
+    for rid, _, ts, val, lab in rows:
+        line = "%s\t%s\t%s" % (rid, _rfc3339(ts), val)
+        if with_labels:
+            line += "\t" + json.dumps(lab, sort_keys=True, separators=(",", ":"))
+        out.append(line + "\n")
+    return "".join(out)
+
+
+def gcp_resources_text(state, query):
+    q = dict(parse_qsl(query, keep_blank_values=True))
+    for k in q:
+        if k not in ("project", "type", "format"):
+            raise ControlError("unknown parameter %r" % k)
+    if q.get("type") is not None and q["type"] not in gcp_resources.RESOURCE_TYPES:
+        raise ControlError("type must be one of %s" % ", ".join(gcp_resources.RESOURCE_TYPES))
+    rs = [r for r in gcp_resources.RESOURCES if q.get("project") in (None, r.project) and
+          q.get("type") in (None, r.type)]
+    if q.get("format") == "json":
+        return "application/json", json.dumps(
+            [{"type": r.type, "id": r.rid, "name": r.name, "project": r.project, "labels": r.labels,
+              "profile": r.profile, "attrs": r.attrs} for r in rs], sort_keys=True).encode()
+    return "text/plain; charset=utf-8", "".join("%s\t%s\t%s\t%s\n" % (r.project, r.type, r.rid, r.name)
+                                                for r in rs).encode()
+
+
+def _optional_module(name):
+    """Another helper's module, or None while it does not exist yet."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise
+        return None
+
+
+def expect_gcp_cost(state, query):
+    billing = _optional_module("gcp_billing")
+    if billing is None:
+        return 501, "text/plain; charset=utf-8", b"error: gcp_billing.py is not part of this emulator yet\n"
+    params = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(k, []).append(v)
+    try:
+        if "today" in inspect.signature(billing.expect).parameters and "today" not in params:
+            text = billing.expect(params, today=state.today())      # only days before the emulator's today
+        else:
+            text = billing.expect(params)
+    except (ValueError, KeyError) as e:
+        raise ControlError(str(e))
+    return 200, "text/tab-separated-values; charset=utf-8", text.encode()
+
+
 def resources_text(state, query):
     q = dict(parse_qsl(query, keep_blank_values=True))
     for k in q:
@@ -538,6 +796,16 @@ def handle(state, method, path, query, body):
         if path == "/_emulator/test/expire" and method == "POST":
             state.test_expire()
             return 200, text, b"ok"
+        if path == "/_emulator/gcp/expire" and method == "POST":
+            state.gcp_expire()
+            return 200, text, b"ok"
+        if path == "/_emulator/expect/gcp_metrics" and method == "GET":
+            return 200, "text/tab-separated-values; charset=utf-8", expect_gcp_metrics(state, query).encode()
+        if path == "/_emulator/expect/gcp_cost" and method == "GET":
+            return expect_gcp_cost(state, query)
+        if path == "/_emulator/gcp/resources" and method == "GET":
+            ctype, payload = gcp_resources_text(state, query)
+            return 200, ctype, payload
         if path == "/_emulator/expect/aws_metrics" and method == "GET":
             return 200, "text/tab-separated-values; charset=utf-8", expect_aws_metrics(state, query).encode()
         if path == "/_emulator/resources" and method == "GET":

@@ -2299,6 +2299,839 @@ def test_engine_jobs_log_faults(port, c):
     post(port, "reset")
 
 
+# --- Google: OAuth token endpoint, Cloud Monitoring, BigQuery routing ----------------
+
+GCP_AUTH_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
+                                             "fixtures", "gcp-auth"))
+GCP_DEMO = "ya29.northwind-emulator-demo"
+GCP_UNAUTH = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
+              "valid authentication credential. See https://developers.google.com/identity/sign-in/web/"
+              "devconsole-project.")
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+SCOPE_MON = "https://www.googleapis.com/auth/monitoring.read"
+SCOPE_BQ = "https://www.googleapis.com/auth/bigquery.readonly"
+SCOPE_CP_RO = "https://www.googleapis.com/auth/cloud-platform.read-only"
+CPU = "compute.googleapis.com/instance/cpu/utilization"
+RX = "compute.googleapis.com/instance/network/received_bytes_count"
+RTT = "networking.googleapis.com/vm_flow/rtt"
+CORE = "kubernetes.io/container/cpu/core_usage_time"
+CONT_MEM = "kubernetes.io/container/memory/used_bytes"
+GCS_REQ = "storage.googleapis.com/api/request_count"
+SQL_DISK = "cloudsql.googleapis.com/database/disk/bytes_used"
+SQL_CPU = "cloudsql.googleapis.com/database/cpu/utilization"
+SKIPPED = 0
+
+
+def skip(name, n=1):
+    global SKIPPED
+    SKIPPED += n
+    print("skip: %s" % name)
+
+
+def rfc(t):
+    """Epoch seconds (int or float) -> RFC 3339 UTC."""
+    whole = int(t)
+    text = datetime.datetime.fromtimestamp(whole, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    frac = round((t - whole) * 1000)
+    return text + (".%03dZ" % frac if frac else "Z")
+
+
+# A tiny DER reader and an RS256 signer, independent of gcp_oauth.py.
+def _der(data, i):
+    tag, n = data[i], data[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[i:i + k], "big")
+        i += k
+    return tag, data[i:i + n], i + n
+
+
+def rsa_private_key(pem_text):
+    """(n, d) of a PKCS#1 "RSA PRIVATE KEY"."""
+    b64 = "".join(l for l in pem_text.splitlines() if l and not l.startswith("-----"))
+    _, body, _ = _der(base64.b64decode(b64), 0)
+    ints = []
+    i = 0
+    while i < len(body) and len(ints) < 4:
+        tag, v, i = _der(body, i)
+        ints.append(int.from_bytes(v, "big"))
+    _, n, _, d = ints
+    return n, d
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def rs256(key, message):
+    n, d = key
+    k = (n.bit_length() + 7) // 8
+    t = bytes.fromhex("3031300d060960864801650304020105000420") + hashlib.sha256(message).digest()
+    em = b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+    return pow(int.from_bytes(em, "big"), d, n).to_bytes(k, "big")
+
+
+def make_jwt(key, claims=None, header=None, iat=None, lifetime=3600, tamper=None):
+    now = int(time.time()) if iat is None else iat
+    c = {"iss": "service-account@example.com", "scope": SCOPE_MON + " " + SCOPE_BQ,
+         "aud": "https://oauth2.googleapis.com/token", "iat": now, "exp": now + lifetime}
+    c.update(claims or {})
+    c = {k: v for k, v in c.items() if v is not None}
+    h = {"alg": "RS256", "typ": "JWT", "kid": "1"}
+    h.update(header or {})
+    signing = b64u(json.dumps(h).encode()) + "." + b64u(json.dumps(c).encode())
+    sig = rs256(key, signing.encode())
+    if tamper:
+        sig = tamper(sig)
+    return signing + "." + b64u(sig)
+
+
+def gcp_token(port, assertion, path="/token", grant=JWT_BEARER, content_type=FORM):
+    form = []
+    if grant is not None:
+        form.append("grant_type=" + urllib.parse.quote(grant, safe=""))
+    if assertion is not None:
+        form.append("assertion=" + assertion)
+    return Client(port).raw("POST", path, {"Content-Type": content_type}, "&".join(form).encode())
+
+
+class GcpClient(Client):
+    def __init__(self, port, token=GCP_DEMO):
+        super().__init__(port)
+        self.token = token
+
+    def get(self, path, params=(), token=None, headers=None):
+        h = dict(headers or {})
+        tok = self.token if token is None else token
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        q = urllib.parse.urlencode(list(params), quote_via=urllib.parse.quote)
+        return self.raw("GET", path + ("?" + q if q else ""), h, None)
+
+    def ts(self, flt, start=None, end=None, aligner=None, period=None, project="northwind-prod", extra=(), **kw):
+        params = [("filter", flt)]
+        if start is not None:
+            params.append(("interval.startTime", start if isinstance(start, str) else rfc(start)))
+        if end is not None:
+            params.append(("interval.endTime", end if isinstance(end, str) else rfc(end)))
+        if period is not None:
+            params.append(("aggregation.alignmentPeriod", period if isinstance(period, str) else "%ds" % period))
+        if aligner is not None:
+            params.append(("aggregation.perSeriesAligner", aligner))
+        params += list(extra)
+        return self.get("/v3/projects/%s/timeSeries" % project, params, **kw)
+
+    def ts_all(self, flt, start, end, aligner=None, period=None, project="northwind-prod", extra=()):
+        """(pages, {(resource id label value, metric labels json): [(endTime, value)...]}) over all pages."""
+        pages = []
+        token = None
+        while True:
+            ex = list(extra) + ([("pageToken", token)] if token else [])
+            r = self.ts(flt, start, end, aligner, period, project, ex)
+            if r.status != 200:
+                raise AssertionError("timeSeries.list failed: %s %s" % (r.status, r.body[:400]))
+            j = r.json()
+            pages.append(j)
+            if "nextPageToken" not in j:
+                break
+            token = j["nextPageToken"]
+        return pages, merge_series(pages)
+
+
+def series_id(s):
+    import gcp_resources
+    lab = s["resource"]["labels"]
+    return lab[gcp_resources.ID_LABEL[s["resource"]["type"]]], json.dumps(s["metric"].get("labels", {}),
+                                                                          sort_keys=True)
+
+
+def point_value(p):
+    v = p["value"]
+    if "doubleValue" in v:
+        return v["doubleValue"]
+    if "int64Value" in v:
+        return v["int64Value"]
+    return v["distributionValue"]
+
+
+def merge_series(pages):
+    out = {}
+    for pg in pages:
+        for s in pg.get("timeSeries", []):
+            out.setdefault(series_id(s), []).extend((p["interval"]["endTime"], point_value(p)) for p in s["points"])
+    return out
+
+
+def gcp_expect(port, **params):
+    q = "&".join("%s=%s" % (k.replace("__", "."), urllib.parse.quote(str(v), safe="")) for k, v in params.items())
+    out = {}
+    for line in control(port, "expect/gcp_metrics?" + q).splitlines():
+        cols = line.split("\t")
+        out.setdefault(cols[0], []).append((cols[1], cols[2]))
+    return out
+
+
+def gerr(r):
+    """(status, canonical status, message) of a Google error answer."""
+    try:
+        e = r.json()["error"]
+        return r.status, e.get("status"), e.get("message")
+    except (ValueError, KeyError, TypeError):
+        return r.status, None, r.body[:200]
+
+
+def test_gcp_oauth(port, c):
+    post(port, "reset")
+    if not (os.path.exists(os.path.join(GCP_AUTH_DIR, "privatekey.pem")) and
+            os.path.exists(os.path.join(GCP_AUTH_DIR, "public_cert.pem"))):
+        skip("Google JWT grant checks: no fixture directory %s" % GCP_AUTH_DIR, 33)
+        r = gcp_token(port, "a.b.c")
+        check("no fixture: JWT grants fail with invalid_grant", r.status == 400 and
+              r.json()["error"] == "invalid_grant", r.body)
+        return
+    with open(os.path.join(GCP_AUTH_DIR, "privatekey.pem")) as f:
+        key = rsa_private_key(f.read())
+    with open(os.path.join(GCP_AUTH_DIR, "service_account.json")) as f:
+        sa = json.load(f)
+    r = gcp_token(port, make_jwt(key))
+    j = r.json() if r.status == 200 else {}
+    tok = j.get("access_token", "")
+    check("gcp token: 200, Google's fields", r.status == 200 and sorted(j) == ["access_token", "expires_in",
+                                                                              "token_type"]
+          and j["expires_in"] == 3599 and j["token_type"] == "Bearer"
+          and re.match(r"^ya29\.emu-\d+-[A-Za-z0-9_-]{32}$", tok) is not None, r.body)
+    check("gcp token: pretty JSON, application/json; charset=utf-8", r.body.startswith(b'{\n  "access_token": "')
+          and r.headers.get("content-type") == "application/json; charset=utf-8", (r.body, r.headers))
+    n = int(tok.split("-")[1]) if tok else 0
+    gc = GcpClient(port, tok)
+    r = gc.ts('metric.type = "%s"' % CPU, end=NOW)
+    check("issued token works on Monitoring", r.status == 200, r.body[:300])
+    r = gcp_token(port, make_jwt(key, {"aud": sa["token_uri"]}), path="/gcp/o/oauth2/token")
+    check("gcp token: key's token_uri as aud, prefixed /o/oauth2/token path",
+          r.status == 200 and r.json()["access_token"].startswith("ya29.emu-%d-" % (n + 1)), r.body)
+    # failures
+    flip = (lambda s: s[:-1] + bytes([s[-1] ^ 1]))
+    cases = [
+        ("wrong signature", make_jwt(key, tamper=flip), 400, "invalid_grant", "Invalid JWT Signature."),
+        ("wrong kid", make_jwt(key, header={"kid": "2"}), 400, "invalid_grant", "Invalid JWT Signature."),
+        ("alg HS256", make_jwt(key, header={"alg": "HS256"}), 400, "invalid_grant", "Invalid JWT Signature."),
+        ("wrong aud", make_jwt(key, {"aud": "https://example.com/token"}), 400, "invalid_grant", None),
+        ("exp - iat > 3600", make_jwt(key, lifetime=3601), 400, "invalid_grant",
+         "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat "
+         "and exp values in the JWT claim."),
+        ("iat 400 s ago", make_jwt(key, iat=int(time.time()) - 400), 400, "invalid_grant", None),
+        ("iat 400 s ahead", make_jwt(key, iat=int(time.time()) + 400), 400, "invalid_grant", None),
+        ("expired assertion", make_jwt(key, iat=int(time.time()) - 200, lifetime=100), 400, "invalid_grant", None),
+        ("unknown iss", make_jwt(key, {"iss": "other@example.com"}), 401, "invalid_client",
+         "The OAuth client was not found."),
+        ("empty scope", make_jwt(key, {"scope": ""}), 400, "invalid_scope", None),
+        ("no scope", make_jwt(key, {"scope": None}), 400, "invalid_scope", None),
+        ("padded base64", make_jwt(key) + "==", 400, "invalid_grant", "Invalid JWT Signature."),
+        ("two parts", "eyJhbGciOiJSUzI1NiJ9.e30", 400, "invalid_grant", "Invalid JWT Signature."),
+    ]
+    for name, a, st, err, desc in cases:
+        r = gcp_token(port, a)
+        ok = r.status == st and r.json().get("error") == err and (desc is None or
+                                                                  r.json().get("error_description") == desc)
+        check("gcp token %s -> %d %s" % (name, st, err), ok, r.body)
+    r = gcp_token(port, make_jwt(key, {"aud": "https://example.com/token"}))
+    check("wrong aud: audience message", "audience" in r.json().get("error_description", ""), r.body)
+    r = gcp_token(port, None, path="/o/oauth2/token")
+    check("missing assertion: invalid_request", r.status == 400 and r.json() == {
+        "error": "invalid_request", "error_description": "Missing required parameter: assertion"}, r.body)
+    r = gcp_token(port, "x", path="/o/oauth2/token", grant="client_credentials")
+    check("other grant_type: unsupported_grant_type", r.status == 400 and
+          r.json()["error"] == "unsupported_grant_type", r.body)
+    # scopes
+    only_bq = gcp_token(port, make_jwt(key, {"scope": SCOPE_BQ})).json()["access_token"]
+    r = GcpClient(port, only_bq).ts('metric.type = "%s"' % CPU, end=NOW)
+    check("token without a Monitoring scope: 403 insufficient scopes", gerr(r) == (
+        403, "PERMISSION_DENIED", "Request had insufficient authentication scopes."), r.body)
+    ro = gcp_token(port, make_jwt(key, {"scope": SCOPE_CP_RO})).json()["access_token"]
+    check("cloud-platform.read-only covers Monitoring",
+          GcpClient(port, ro).ts('metric.type = "%s"' % CPU, end=NOW).status == 200)
+    # TTL, expiry, reset
+    post(port, "config", {"gcp_token_ttl": 2})
+    r = gcp_token(port, make_jwt(key))
+    check("config gcp_token_ttl", r.json()["expires_in"] == 2, r.body)
+    short = r.json()["access_token"]
+    post(port, "reset")
+    check("reset restores gcp_token_ttl", json.loads(control(port, "config"))["gcp_token_ttl"] == 3599)
+    check("issued tokens outlive a reset", gc.ts('metric.type = "%s"' % CPU, end=NOW).status == 200)
+    time.sleep(2.05)
+    r = GcpClient(port, short).ts('metric.type = "%s"' % CPU, end=NOW)
+    check("token expires on the real clock", gerr(r) == (401, "UNAUTHENTICATED", GCP_UNAUTH), r.body)
+    check("gcp/expire endpoint", post(port, "gcp/expire") == "ok")
+    r = gc.ts('metric.type = "%s"' % CPU, end=NOW)
+    check("gcp/expire: issued tokens are expired", gerr(r) == (401, "UNAUTHENTICATED", GCP_UNAUTH)
+          and r.headers.get("www-authenticate", "").startswith('Bearer realm="https://accounts.google.com/"'),
+          (r.body, r.headers))
+    check("gcp/expire: the demo token still works", GcpClient(port).ts('metric.type = "%s"' % CPU,
+                                                                        end=NOW).status == 200)
+    # the request log: claims, never the signature or a token
+    post(port, "reset")
+    a = make_jwt(key)
+    tok = gcp_token(port, a).json()["access_token"]
+    GcpClient(port, tok).ts('metric.type = "%s"' % CPU, end=NOW)
+    gcp_token(port, make_jwt(key, tamper=flip))
+    lines = control(port, "requests").splitlines()
+    check("token log line", lines[0] == "oauth2.token POST /token grant_type=%s iss=service-account@example.com "
+                                        "aud=https://oauth2.googleapis.com/token scope=%s %s exp-iat=3600"
+          % (JWT_BEARER, SCOPE_MON, SCOPE_BQ), lines[0])
+    check("token log line: error marker", lines[2].endswith("[error=invalid_grant]"), lines[2])
+    js = json.loads(control(port, "requests?format=json"))
+    sig = a.rsplit(".", 1)[1]
+    check("json log: no signature, no token in clear", sig not in json.dumps(js) and tok not in json.dumps(js)
+          and js[0]["body"].endswith(".<sig>") and js[0]["service"] == "oauth2", js[0])
+    check("json log: bearer shortened", js[1]["headers"]["authorization"] == "Bearer ya29.emu-%s-\u2026"
+          % tok.split("-")[1], js[1]["headers"])
+    st = json.loads(control(port, "stats"))
+    check("stats count token requests", st["by_operation"].get("oauth2.token") == 2 and
+          st["by_service"].get("oauth2") == 2, st)
+    post(port, "reset")
+
+
+def test_gcp_auth(port, c):
+    post(port, "reset")
+    gc = GcpClient(port)
+    flt = 'metric.type = "%s"' % CPU
+    r = gc.ts(flt, end=NOW, token="")
+    check("no Authorization: 401 UNAUTHENTICATED", r.status == 401 and r.json()["error"]["status"] ==
+          "UNAUTHENTICATED" and r.headers.get("www-authenticate") == 'Bearer realm="https://accounts.google.com/"'
+          and r.headers.get("content-type") == "application/json; charset=UTF-8", (r.body, r.headers))
+    r = gc.ts(flt, end=NOW, token="ya29.unknown")
+    check("unknown token: 401 with Google's message", gerr(r) == (401, "UNAUTHENTICATED", GCP_UNAUTH), r.body)
+    r = gc.ts(flt, end=NOW, token="", headers={"Authorization": "Basic dGVzdA=="})
+    check("Basic auth: 401", r.status == 401)
+    post(port, "fault", {"kind": "throttle", "target": "monitoring.timeSeries.list"})
+    gc.ts(flt, end=NOW, token="nope")
+    check("unauthenticated request does not consume a fault", gc.ts(flt, end=NOW).status == 429)
+    r = gc.get("/bigquery/v2/projects/northwind-billing/queries/job_x", token="")
+    e = r.json().get("error", {})
+    check("BigQuery 401 with errors[] (authError)", r.status == 401 and e.get("errors", [{}])[0].get("reason") ==
+          "authError" and e.get("status") == "UNAUTHENTICATED", r.body)
+    post(port, "reset")
+
+
+def test_gcp_filter(port, c):
+    import gcp_monitoring as M
+    p = M.parse_filter
+    check("filter: AND binds tighter than OR", p('metric.type = "1" OR metric.type = "2" AND resource.type = "3"') ==
+          ("or", [("cmp", ("metric.type",), "=", ("str", "1")),
+                  ("and", [("cmp", ("metric.type",), "=", ("str", "2")),
+                           ("cmp", ("resource.type",), "=", ("str", "3"))])]))
+    check("filter: NOT binds tightest", p('NOT metric.type = "a" AND project = "b"') ==
+          ("and", [("not", ("cmp", ("metric.type",), "=", ("str", "a"))), ("cmp", ("project",), "=", ("str", "b"))]))
+    check("filter: escapes \\\" and \\\\", p(r'metric.label.k = "a\"b\\c"') ==
+          ("cmp", ("metric.label", "k"), "=", ("str", 'a"b\\c')))
+    check("filter: quoted label key, labels spelling", p('resource.labels."zone" = "x"') ==
+          ("cmp", ("resource.label", "zone"), "=", ("str", "x")))
+    check("filter: one_of", p('metric.label.k = one_of("a", "b")')[3] == ("func", "one_of", ["a", "b"]))
+    for bad in ('metric.type = "a" and project = "b"', 'metric.type = "a', 'metric.type = starts_with(1)',
+                'metric.type =', 'foo.bar = "x"', 'metric.type = "a" project = "b"', 'metric.type = nope("x")',
+                '(metric.type = "a"', r'metric.type = "a\q"', 'metric.label.k : starts_with("a")'):
+        try:
+            p(bad)
+            check("filter rejects %s" % bad, False)
+        except M.FilterError:
+            check("filter rejects %s" % bad, True)
+    gc = GcpClient(port)
+
+    def names(flt, project="northwind-prod"):
+        r = gc.ts(flt, end=NOW, project=project)
+        if r.status != 200:
+            return r.status, gerr(r)[2]
+        return sorted(s["metric"]["labels"]["instance_name"] for s in r.json().get("timeSeries", []))
+    base = 'metric.type = "%s"' % CPU
+    check("all prod instances", names(base) == ["api-1", "batch-1", "batch-2", "web-1", "web-2", "web-3"],
+          names(base))
+    check("project by number", names(base, "412730194385") == names(base))
+    check("ml project", names(base, "northwind-ml") == ["ml-train-1", "ml-train-2"])
+    check("starts_with", names(base + ' AND metric.label.instance_name = starts_with("web")') ==
+          ["web-1", "web-2", "web-3"])
+    check("ends_with + NOT", names(base + ' AND NOT metric.labels.instance_name = ends_with("-1")') ==
+          ["batch-2", "web-2", "web-3"])
+    check("has_substring, !=", names(base + ' AND resource.label.zone = has_substring("central1")'
+                                            ' AND resource.label.zone != "us-central1-b"') ==
+          ["api-1", "batch-1", "web-1"])
+    check("one_of", names(base + ' AND metric.label.instance_name = one_of("web-2", "api-1", "nope")') ==
+          ["api-1", "web-2"])
+    check("regex full_match", names(base + ' AND metric.label.instance_name = monitoring.regex.full_match("'
+                                           '(web|batch)-[12]")') == ["batch-1", "batch-2", "web-1", "web-2"])
+    check("':' has (substring)", names(base + ' AND resource.label.zone : "europe"') == ["web-3"])
+    check("quoted key", names(base + ' AND metric.label."instance_name" = "web-1"') == ["web-1"])
+    check("parentheses with OR", names(base + ' AND (resource.label.zone = "us-central1-a" OR '
+                                              'resource.label.zone = "europe-west1-b")') ==
+          ["api-1", "batch-1", "web-1", "web-3"])
+    r = gc.ts(base + ' AND resource.label.zone = "us-central1-a" OR resource.label.zone = "europe-west1-b"', end=NOW)
+    check("OR at the top level: not exactly one metric type (AND binds tighter)", r.status == 400 and
+          "exactly one metric type" in r.json()["error"]["message"], r.body)
+    r = gc.ts(base + ' AND metric.label.instance_name = "we\\"b"', end=NOW)
+    check("escaped quote in a value: valid, matches nothing", r.status == 200 and "timeSeries" not in r.json(),
+          r.body)
+    check("resource.type and number", names(base + ' AND resource.type = "gce_instance" AND '
+                                                   'resource.label.instance_id != 1') != [])
+    for flt, what in ((base + ' AND foo.bar = "x"', "unknown selector"), ('metric.type = starts_with("compute")',
+                                                                          "starts_with type"),
+                      ('resource.type = "gce_instance"', "no metric.type"), ("", "empty filter"),
+                      (base + ' AND metric.type = "%s"' % RX, "two metric types"), (base + " and", "syntax")):
+        r = gc.ts(flt, end=NOW)
+        check("filter 400 (%s)" % what, gerr(r)[:2] == (400, "INVALID_ARGUMENT") and
+              gerr(r)[2].startswith("Field filter had an invalid value of"), r.body)
+    r = gc.ts('metric.type = "custom.googleapis.com/nothing"', end=NOW)
+    check("unknown metric type: 200 {}", r.status == 200 and r.body == b"{}\n", r.body)
+
+
+def test_gcp_time_series(port, c):
+    post(port, "reset")
+    gc = GcpClient(port)
+    web1 = ' AND metric.label.instance_name = "web-1"'
+    cpu1 = 'metric.type = "%s"' % CPU + web1
+    # raw GAUGE reads are (start, end]
+    r = gc.ts(cpu1, NOW - 600, NOW)
+    s = r.json()["timeSeries"]
+    pts = s[0]["points"]
+    check("raw gauge: (start, end], newest first", len(s) == 1 and [p["interval"]["endTime"] for p in pts] ==
+          [rfc(NOW - 60 * k) for k in range(10)] and all(p["interval"]["startTime"] == p["interval"]["endTime"]
+                                                          for p in pts), [p["interval"] for p in pts][:3])
+    check("series shape: metric, resource, kinds, unit", s[0]["metricKind"] == "GAUGE" and s[0]["valueType"] ==
+          "DOUBLE" and s[0]["unit"] == "10^2.%" and r.json()["unit"] == "10^2.%" and
+          sorted(s[0]["resource"]["labels"]) == ["instance_id", "project_id", "zone"] and
+          re.match(r"^\d{19}$", s[0]["resource"]["labels"]["instance_id"]) and "nextPageToken" not in r.json()
+          and all(0 < p["value"]["doubleValue"] < 1 for p in pts), s[0])
+    r = gc.ts(cpu1, None, NOW)
+    check("start defaults to end: the point at end", [p["interval"]["endTime"] for p in
+                                                      r.json()["timeSeries"][0]["points"]] == [rfc(NOW)], r.body)
+    r = gc.ts(cpu1, NOW - 60, NOW - 60)
+    check("start == end: one point", len(r.json()["timeSeries"][0]["points"]) == 1)
+    r = gc.ts(cpu1, NOW - 90.5, NOW - 30.25)
+    check("fractional bounds: (start, end]", [p["interval"]["endTime"] for p in r.json()["timeSeries"][0]["points"]]
+          == [rfc(NOW - 60)], r.body[:500])
+    r = gc.ts(cpu1, NOW - 600, NOW + 3600)
+    check("nothing after now", r.json()["timeSeries"][0]["points"][0]["interval"]["endTime"] == rfc(NOW))
+    r = gc.ts(cpu1, NOW - 50 * D, NOW - 41 * D, "ALIGN_MAX", 86400)
+    pts = r.json()["timeSeries"][0]["points"]
+    check("retention: six weeks", len(pts) == 1 and pts[0]["interval"]["endTime"] == rfc(NOW - 41 * D), pts)
+    r = gc.ts(cpu1, NOW - 50 * D, NOW - 43 * D)
+    check("older than the retention: only unit", r.status == 200 and r.json() == {"unit": "10^2.%"}, r.body)
+    # DELTA raw points
+    r = gc.ts('metric.type = "%s"' % RX + web1, NOW - 180, NOW)
+    s = r.json()["timeSeries"][0]
+    check("raw delta: (t-60, t] intervals, int64Value strings, labels", s["metricKind"] == "DELTA" and
+          s["valueType"] == "INT64" and s["unit"] == "By" and
+          s["metric"]["labels"] == {"instance_name": "web-1", "loadbalanced": "false"} and
+          [(p["interval"]["startTime"], p["interval"]["endTime"]) for p in s["points"]] ==
+          [(rfc(NOW - 60 * k - 60), rfc(NOW - 60 * k)) for k in range(3)] and
+          all(re.match(r"^\d+$", p["value"]["int64Value"]) for p in s["points"]), s)
+    raw_rx = [int(p["value"]["int64Value"]) for p in s["points"]]
+    # CUMULATIVE raw points carry the reset time as start
+    r = gc.ts('metric.type = "%s" AND resource.label.container_name = "frontend"' % CORE, NOW - 120, NOW)
+    s = r.json()["timeSeries"][0]
+    starts = {p["interval"]["startTime"] for p in s["points"]}
+    check("raw cumulative: one start (the reset), increasing values", s["metricKind"] == "CUMULATIVE" and
+          len(starts) == 1 and min(starts) < rfc(NOW - D) and "labels" not in s["metric"] and
+          s["points"][0]["value"]["doubleValue"] > s["points"][1]["value"]["doubleValue"], s)
+    cum = [p["value"]["doubleValue"] for p in s["points"]]
+    # alignment
+    r = gc.ts(cpu1, NOW - 3600, NOW, "ALIGN_MEAN", 300)
+    al = r.json()["timeSeries"][0]["points"]
+    raw = gc.ts(cpu1, NOW - 3600, NOW).json()["timeSeries"][0]["points"]
+    rawv = {p["interval"]["endTime"]: p["value"]["doubleValue"] for p in raw}
+    ok = len(al) == 12
+    for k, p in enumerate(al):
+        t = NOW - 300 * k
+        vals = [rawv[rfc(t - 60 * i)] for i in range(4, -1, -1)]
+        ok = ok and p["interval"]["endTime"] == rfc(t) and abs(p["value"]["doubleValue"] - sum(vals) / 5) < 1e-12
+    check("ALIGN_MEAN 300 s: 12 points at end - k*300, mean of (t-300, t]", ok, al[:2])
+    r = gc.ts(cpu1, NOW - 3600 + 150, NOW, "ALIGN_MEAN", 300)
+    al2 = r.json()["timeSeries"][0]["points"]
+    check("unaligned start: the oldest bucket reaches back before start", len(al2) == 12 and al2 == al)
+    r = gc.ts(cpu1, NOW - 3600, NOW - 30, "ALIGN_MAX", 300)
+    pts = r.json()["timeSeries"][0]["points"]
+    check("buckets end at endTime, not at the epoch", pts[0]["interval"]["endTime"] == rfc(NOW - 30) and
+          len(pts) == 12 and pts[-1]["interval"]["endTime"] == rfc(NOW - 30 - 11 * 300), pts[0])
+    r = gc.ts(cpu1, "2026-11-27T23:50:00Z", "2026-11-27T23:59:59.5Z", "ALIGN_MIN", 60)
+    check("fractional endTime rendered with milliseconds", r.json()["timeSeries"][0]["points"][0]["interval"]
+          ["endTime"] == "2026-11-27T23:59:59.500Z", r.body[:600])
+    rx = 'metric.type = "%s"' % RX + web1
+    r = gc.ts(rx, NOW - 180, NOW, "ALIGN_SUM", 180)
+    s = r.json()["timeSeries"][0]
+    check("ALIGN_SUM on DELTA INT64: int64Value, DELTA interval (t-P, t]", s["valueType"] == "INT64" and
+          s["metricKind"] == "DELTA" and s["points"] == [{"interval": {"startTime": rfc(NOW - 180), "endTime":
+                                                                        rfc(NOW)},
+                                                           "value": {"int64Value": str(sum(raw_rx))}}], s)
+    r = gc.ts(rx, NOW - 180, NOW, "ALIGN_RATE", 180)
+    s = r.json()["timeSeries"][0]
+    check("ALIGN_RATE: per second, DOUBLE GAUGE, unit By/s", s["valueType"] == "DOUBLE" and s["metricKind"] ==
+          "GAUGE" and s["unit"] == "By/s" and s["points"][0]["value"]["doubleValue"] == sum(raw_rx) / 180.0, s)
+    r = gc.ts(rx, NOW - 180, NOW, "ALIGN_COUNT", 180)
+    s = r.json()["timeSeries"][0]
+    check("ALIGN_COUNT: int64Value string", s["valueType"] == "INT64" and s["points"][0]["value"] ==
+          {"int64Value": "3"}, s)
+    r = gc.ts(rx, NOW - 180, NOW, "ALIGN_DELTA", 180)
+    check("ALIGN_DELTA on DELTA = sum", r.json()["timeSeries"][0]["points"][0]["value"] ==
+          {"int64Value": str(sum(raw_rx))})
+    r = gc.ts(cpu1, NOW - 300, NOW, "ALIGN_PERCENTILE_50", 300)
+    vals = sorted(rawv[rfc(NOW - 60 * i)] for i in range(5))
+    check("ALIGN_PERCENTILE_50: the median", r.json()["timeSeries"][0]["points"][0]["value"]["doubleValue"] ==
+          vals[2], (r.body[-300:], vals))
+    r = gc.ts('metric.type = "%s" AND resource.label.container_name = "frontend"' % CORE, NOW - 120, NOW,
+              "ALIGN_DELTA", 60)
+    s = r.json()["timeSeries"][0]
+    check("ALIGN_DELTA on CUMULATIVE: the increase", s["metricKind"] == "DELTA" and
+          abs(s["points"][0]["value"]["doubleValue"] - (cum[0] - cum[1])) < 1e-6, (s, cum))
+    # distributions
+    rtt = 'metric.type = "%s"' % RTT + ' AND resource.label.zone = "us-central1-a"'
+    r = gc.ts(rtt, NOW - 120, NOW)
+    s = r.json()["timeSeries"]
+    dv = s[0]["points"][0]["value"]["distributionValue"]
+    check("distribution: count/bucketCounts strings, options, kinds", s[0]["valueType"] == "DISTRIBUTION" and
+          s[0]["metricKind"] == "DELTA" and s[0]["unit"] == "ms" and re.match(r"^\d+$", dv["count"]) and
+          isinstance(dv["mean"], float) and isinstance(dv["sumOfSquaredDeviation"], float) and
+          dv["bucketOptions"] == {"exponentialBuckets": {"numFiniteBuckets": 24, "growthFactor": 1.4,
+                                                         "scale": 0.05}} and
+          all(isinstance(x, str) for x in dv["bucketCounts"]) and
+          sum(int(x) for x in dv["bucketCounts"]) == int(dv["count"]) and dv["bucketCounts"][-1] != "0", dv)
+    d2 = s[0]["points"][1]["value"]["distributionValue"]
+    r = gc.ts(rtt, NOW - 120, NOW, "ALIGN_MEAN", 120)
+    want = (int(dv["count"]) * dv["mean"] + int(d2["count"]) * d2["mean"]) / (int(dv["count"]) + int(d2["count"]))
+    s = r.json()["timeSeries"][0]
+    check("ALIGN_MEAN on a distribution: DOUBLE, the mean of its values", s["valueType"] == "DOUBLE" and
+          abs(s["points"][0]["value"]["doubleValue"] - want) < 1e-12, (s, want))
+    r = gc.ts(rtt, NOW - 120, NOW, "ALIGN_DELTA", 120)
+    dd = r.json()["timeSeries"][0]["points"][0]["value"]["distributionValue"]
+    check("ALIGN_DELTA on a distribution: merged", int(dd["count"]) == int(dv["count"]) + int(d2["count"]), dd)
+    r = gc.ts(rtt, NOW - 120, NOW, "ALIGN_RATE", 120)
+    check("ALIGN_RATE on DELTA DISTRIBUTION: 400 naming kind and type", gerr(r) == (
+        400, "INVALID_ARGUMENT", 'Field aggregation.perSeriesAligner had an invalid value of "ALIGN_RATE": The '
+                                 'aligner cannot be applied to metrics with kind DELTA and value type DISTRIBUTION.'),
+          r.body)
+    # aligner / kind validation and other errors
+    for flt, al, what in ((cpu1, "ALIGN_RATE", "GAUGE"), (cpu1, "ALIGN_DELTA", "GAUGE"),
+                          ('metric.type = "%s"' % CORE, "ALIGN_MEAN", "CUMULATIVE"),
+                          ('metric.type = "%s"' % CORE, "ALIGN_MAX", "CUMULATIVE")):
+        r = gc.ts(flt, NOW - 600, NOW, al, 60)
+        check("%s on %s: 400" % (al, what), r.status == 400 and "kind %s" % what in r.json()["error"]["message"],
+              r.body)
+    for extra, field in (([("aggregation.perSeriesAligner", "ALIGN_MEAN")], "aggregation.alignmentPeriod"),
+                         ([("aggregation.perSeriesAligner", "ALIGN_MEAN"), ("aggregation.alignmentPeriod", "30s")],
+                          "aggregation.alignmentPeriod"),
+                         ([("aggregation.perSeriesAligner", "ALIGN_MEAN"), ("aggregation.alignmentPeriod", "5m")],
+                          "aggregation.alignment_period"),
+                         ([("aggregation.perSeriesAligner", "ALIGN_AVERAGE")], "aggregation.per_series_aligner"),
+                         ([("orderBy", "metric.type")], "orderBy"), ([("pageSize", "x")], "page_size"),
+                         ([("aggregation.perSeriesAligner", "ALIGN_MEAN"), ("aggregation.alignmentPeriod", "60s"),
+                           ("aggregation.crossSeriesReducer", "REDUCE_SUM")], "aggregation.crossSeriesReducer"),
+                         ([("view", "ALL")], "view"), ([("bogus", "1")], "bogus")):
+        r = gc.ts(cpu1, NOW - 600, NOW, extra=extra)
+        check("400 naming %s" % field, gerr(r)[:2] == (400, "INVALID_ARGUMENT") and field in gerr(r)[2], r.body)
+    r = gc.ts(cpu1, None, "2026-11-28 00:00:00")
+    check("bad timestamp: 400 naming interval.end_time", r.status == 400 and "interval.end_time" in
+          r.json()["error"]["message"], r.body)
+    r = gc.ts(cpu1)
+    check("no endTime: 400", r.status == 400 and "interval.endTime" in r.json()["error"]["message"], r.body)
+    r = gc.ts(cpu1, NOW, NOW - 60)
+    check("start after end: 400", r.status == 400 and "interval.startTime" in r.json()["error"]["message"], r.body)
+    r = gc.ts(cpu1, None, NOW, project="acme-prod")
+    check("unknown project: 403", gerr(r)[:2] == (403, "PERMISSION_DENIED"), r.body)
+    r = gc.get("/v3/projects/northwind-prod/timeSeries:query")
+    check("unknown Monitoring method: 404", r.status == 404 and r.json()["error"]["status"] == "NOT_FOUND", r.body)
+    # proto3 JSON details
+    r = gc.ts('metric.type = "%s"' % SQL_CPU, NOW - 60, NOW, project="northwind-prod")
+    s = r.json()["timeSeries"]
+    check("no empty label maps", len(s) == 1 and "labels" not in s[0]["metric"] and
+          s[0]["resource"]["labels"] == {"project_id": "northwind-prod", "database_id": "northwind-prod:orders-db",
+                                         "region": "us-central1"}, s)
+    r = gc.ts(cpu1, NOW - 120, NOW, extra=[("prettyPrint", "false")])
+    check("prettyPrint=false: compact", r.status == 200 and b"\n" not in r.body and r.body.startswith(b'{"timeSeries'))
+    r = gc.ts('metric.type = "%s"' % CPU, NOW - 120, NOW, extra=[("view", "HEADERS")])
+    check("view HEADERS: series without points", r.status == 200 and len(r.json()["timeSeries"]) == 6 and
+          all("points" not in s for s in r.json()["timeSeries"]), r.body[:300])
+    r = gc.ts('metric.type = "%s" AND metric.label.response_code = "NOT_FOUND"' % GCS_REQ, NOW - 3 * H, NOW,
+              project="northwind-data")
+    n = len(r.json()["timeSeries"][0]["points"])
+    check("sparse series: absent minutes are absent points", 0 < n < 180, n)
+    r = gc.ts('metric.type = "%s" AND metric.label.response_code = "NOT_FOUND"' % GCS_REQ, NOW - 3 * H, NOW,
+              "ALIGN_SUM", 60, project="northwind-data")
+    check("empty buckets are omitted", len(r.json()["timeSeries"][0]["points"]) == n)
+    r = gc.ts('metric.type = "%s"' % CPU, NOW - 600, NOW, extra=[("interval.start_time", rfc(NOW - 600))])
+    check("a parameter given twice: 400", r.status == 400, r.body)
+    r = gc.get("/v3/projects/northwind-prod/timeSeries", [("filter", cpu1), ("interval.end_time", rfc(NOW)),
+                                                          ("page_size", "5")])
+    check("snake_case parameter names accepted", r.status == 200 and len(r.json()["timeSeries"][0]["points"]) == 1,
+          r.body[:300])
+    # idle instances
+    r = gc.ts('metric.type = "%s"' % CPU, NOW - D, NOW, "ALIGN_MEAN", 86400)
+    means = {s["metric"]["labels"]["instance_name"]: s["points"][0]["value"]["doubleValue"]
+             for s in r.json()["timeSeries"]}
+    check("batch-2 is nearly idle (1-3 %)", 0.01 <= means["batch-2"] <= 0.03 and means["web-1"] > 0.2, means)
+    post(port, "reset")
+
+
+def test_gcp_expect_endpoint(port, c):
+    post(port, "reset")
+    gc = GcpClient(port)
+    cases = [(CPU, "northwind-prod", "ALIGN_MEAN", 300, NOW - 6 * H, NOW),
+             (CPU, "northwind-ml", "ALIGN_NONE", None, NOW - H, NOW),
+             (CPU, "northwind-prod", "ALIGN_PERCENTILE_95", 3600, NOW - D - 1234, NOW - 17),
+             (RX, "northwind-prod", "ALIGN_RATE", 600, NOW - 3 * H, NOW),
+             (RX, "northwind-prod", "ALIGN_SUM", 3600, NOW - D, NOW),
+             (RTT, "northwind-prod", "ALIGN_MEAN", 300, NOW - H, NOW),
+             (CORE, "northwind-prod", "ALIGN_RATE", 300, NOW - 2 * H, NOW),
+             (CORE, "northwind-prod", "ALIGN_DELTA", 86400, NOW - 20 * D, NOW),
+             (CONT_MEM, "northwind-prod", "ALIGN_MAX", 900, NOW - 2 * H, NOW),
+             (SQL_DISK, "northwind-data", "ALIGN_MIN", 3600, NOW - 5 * H, NOW),
+             ("storage.googleapis.com/storage/total_bytes", "northwind-ml", "ALIGN_NONE", None, NOW - H, NOW),
+             (GCS_REQ, "northwind-data", "ALIGN_COUNT", 1800, NOW - 6 * H, NOW),
+             (CPU, "northwind-prod", "ALIGN_STDDEV", 300, NOW - H, NOW),
+             (RTT, "northwind-ml", "ALIGN_PERCENTILE_99", 600, NOW - H, NOW),
+             (RTT, "northwind-ml", "ALIGN_DELTA", 900, NOW - H, NOW),
+             (RTT, "northwind-ml", "ALIGN_NONE", None, NOW - 600, NOW),
+             (CORE, "northwind-prod", "ALIGN_NONE", None, NOW - 600, NOW),
+             (CPU, "412730194385", "ALIGN_COUNT", 3600, NOW - 3 * H - 0.25, NOW - 0.25)]
+    for mt, proj, al, per, start, end in cases:
+        _, got = gc.ts_all('metric.type = "%s"' % mt, start, end, al, per, proj)
+        params = dict(metric_type=mt, project=proj, start=rfc(start), end=rfc(end), aligner=al)
+        if per:
+            params["period"] = per
+        exp = gcp_expect(port, **params)
+        api = {}
+        for (rid, _labels), pts in got.items():
+            api.setdefault(rid, []).extend(
+                (t, v if isinstance(v, str) else repr(float(v["mean"]) if isinstance(v, dict) else v))
+                for t, v in sorted(pts))
+        expd = {k: sorted(v) for k, v in exp.items()}
+        apid = {k: sorted(v) for k, v in api.items()}
+        check("expect gcp_metrics == API (%s %s %s)" % (mt.rsplit("/", 2)[-2:], al, per),
+              expd == apid and len(expd) > 0, (list(expd.items())[:1], list(apid.items())[:1]))
+    text = control(port, "expect/gcp_metrics?metric_type=%s&resource_id=%s&start=%d&end=%d&period=300"
+                         "&aligner=ALIGN_MEAN" % (CPU, gcp_rid("web-1"), NOW - H, NOW))
+    rows = [l.split("\t") for l in text.splitlines()]
+    check("expect gcp_metrics: resource_id filter, epoch bounds, ascending RFC 3339",
+          len(rows) == 12 and {r[0] for r in rows} == {gcp_rid("web-1")} and
+          [r[1] for r in rows] == [rfc(NOW - H + 300 * (k + 1)) for k in range(12)], rows[:2])
+    text = control(port, "expect/gcp_metrics?metric_type=%s&start=%d&end=%d&aligner=ALIGN_NONE&labels=1"
+                         "&label.memory_type=evictable" % (CONT_MEM, NOW - 60, NOW))
+    rows = [l.split("\t") for l in text.splitlines()]
+    check("expect gcp_metrics: label filter and labels column", len(rows) == 4 and
+          all(r[3] == '{"memory_type":"evictable"}' and re.match(r"^\d+$", r[2]) for r in rows), rows)
+    check("expect gcp_metrics: unknown type is empty",
+          control(port, "expect/gcp_metrics?metric_type=x&start=%d&end=%d" % (NOW - H, NOW)) == "")
+    try:
+        control(port, "expect/gcp_metrics?metric_type=%s&start=%d&end=%d&aligner=ALIGN_MEAN" % (CPU, NOW - H, NOW))
+        check("expect gcp_metrics: aligner without period is 400", False)
+    except urllib.error.HTTPError as e:
+        check("expect gcp_metrics: aligner without period is 400", e.code == 400)
+    text = control(port, "gcp/resources?type=gce_instance")
+    check("gcp/resources lists 8 instances", len(text.splitlines()) == 8 and "\tweb-1\n" in text, text)
+    post(port, "reset")
+
+
+def gcp_rid(name):
+    import gcp_resources
+    return [r.rid for r in gcp_resources.RESOURCES if r.name == name][0]
+
+
+def test_gcp_paging(port, c):
+    post(port, "reset")
+    gc = GcpClient(port)
+    flt = 'metric.type = "%s"' % CPU
+    t0 = time.time()
+    r = gc.ts(flt, NOW - 3 * D, NOW)
+    print("info: Cloud Monitoring page of 10,000 points (%d bytes, pretty JSON) in %.3f s" % (len(r.body),
+                                                                                           time.time() - t0))
+    pages, got = gc.ts_all(flt, NOW - 3 * D, NOW)
+    npts = [sum(len(s["points"]) for s in p.get("timeSeries", [])) for p in pages]
+    check("default page size: a 3-day 60-s query of 6 instances spans several pages",
+          len(pages) == 3 and npts == [10000, 10000, 5920], npts)
+    check("a series continues on the next page", pages[1]["timeSeries"][0]["metric"] ==
+          pages[0]["timeSeries"][-1]["metric"])
+    check("last page has no nextPageToken; others do", all("nextPageToken" in p for p in pages[:-1]) and
+          "nextPageToken" not in pages[-1])
+    post(port, "config", {"gcp_page_size": 1000})
+    pages2, got2 = gc.ts_all(flt + ' AND metric.label.instance_name = "web-2"', NOW - 3 * D, NOW)
+    check("gcp_page_size 1000: 4320 points in 5 pages", len(pages2) == 5 and
+          [sum(len(s["points"]) for s in p["timeSeries"]) for p in pages2] == [1000] * 4 + [320])
+    check("paged points equal the unpaged ones", list(got2.values())[0] == [v for k, v in got.items()
+                                                                            if k[0] == gcp_rid("web-2")][0])
+    pages3, got3 = gc.ts_all(flt + ' AND metric.label.instance_name = "web-2"', NOW - 3 * D, NOW,
+                             extra=[("pageSize", "700")])
+    check("pageSize below the config", len(pages3) == 7 and got3 == got2)
+    post(port, "reset")
+    check("reset restores gcp_page_size", json.loads(control(port, "config"))["gcp_page_size"] == 10000)
+    token = pages[0]["nextPageToken"]
+    r = gc.ts(flt + ' AND metric.label.instance_name = "web-1"', NOW - 3 * D, NOW, extra=[("pageToken", token)])
+    check("page token of another request: 400 naming pageToken", gerr(r)[:2] == (400, "INVALID_ARGUMENT") and
+          "pageToken" in gerr(r)[2], r.body)
+    r = gc.ts(flt, NOW - 3 * D, NOW, extra=[("pageToken", "garbage")])
+    check("garbage page token: 400", r.status == 400)
+    r = gc.ts(flt, NOW - 120, NOW, extra=[("view", "HEADERS"), ("pageSize", "4")])
+    j = r.json()
+    r2 = gc.ts(flt, NOW - 120, NOW, extra=[("view", "HEADERS"), ("pageSize", "4"),
+                                           ("pageToken", j.get("nextPageToken", ""))])
+    check("HEADERS pages count series", len(j["timeSeries"]) == 4 and len(r2.json()["timeSeries"]) == 2 and
+          "nextPageToken" not in r2.json(), (r.body[:200], r2.body[:200]))
+    # descriptors
+    r = gc.get("/v3/projects/northwind-prod/metricDescriptors",
+               [("filter", 'metric.type = starts_with("compute.googleapis.com/")')])
+    ds = r.json()["metricDescriptors"]
+    check("metricDescriptors: starts_with filter", r.status == 200 and
+          sorted(d["type"] for d in ds) == sorted(["compute.googleapis.com/instance/cpu/utilization",
+                                                   "compute.googleapis.com/instance/network/received_bytes_count",
+                                                   "compute.googleapis.com/instance/network/sent_bytes_count",
+                                                   "compute.googleapis.com/instance/disk/read_bytes_count"]), ds)
+    d = [x for x in ds if x["type"] == CPU][0]
+    check("metricDescriptor fields", d["name"] == "projects/northwind-prod/metricDescriptors/" + CPU and
+          d["metricKind"] == "GAUGE" and d["valueType"] == "DOUBLE" and d["unit"] == "10^2.%" and
+          d["monitoredResourceTypes"] == ["gce_instance"] and d["displayName"] and d["description"] and
+          d["labels"][0]["key"] == "instance_name", d)
+    r = gc.get("/v3/projects/northwind-prod/metricDescriptors",
+               [("filter", 'metric.type = starts_with("kubernetes.io/") AND resource.type = "k8s_container"'),
+                ("pageSize", "1")])
+    r2 = gc.get("/v3/projects/northwind-prod/metricDescriptors",
+                [("filter", 'metric.type = starts_with("kubernetes.io/") AND resource.type = "k8s_container"'),
+                 ("pageSize", "1"), ("pageToken", r.json().get("nextPageToken", ""))])
+    check("metricDescriptors paging", len(r.json()["metricDescriptors"]) == 1 and "nextPageToken" in r.json()
+          and len(r2.json()["metricDescriptors"]) == 1 and "nextPageToken" not in r2.json(), (r.body[:100], r2.body))
+    r = gc.get("/v3/projects/northwind-prod/metricDescriptors", [("filter", 'metric.type = starts_with("none/")')])
+    check("metricDescriptors: none matches: {}", r.status == 200 and r.json() == {})
+    r = gc.get("/v3/projects/northwind-prod/metricDescriptors")
+    check("metricDescriptors without filter: the whole catalogue", len(r.json()["metricDescriptors"]) == 12)
+    post(port, "reset")
+
+
+def test_gcp_faults_log(port, c):
+    post(port, "reset")
+    gc = GcpClient(port)
+    flt = 'metric.type = "%s" AND metric.label.instance_name = "web-1"' % CPU
+    ts = "monitoring.timeSeries.list"
+    post(port, "fault", {"kind": "throttle", "target": ts})
+    r = gc.get("/v3/projects/northwind-prod/metricDescriptors")
+    check("fault target is the whole op name", r.status == 200)
+    r = gc.ts(flt, NOW - 60, NOW)
+    e = r.json()["error"]
+    check("throttle: 429 RESOURCE_EXHAUSTED + ErrorInfo RATE_LIMIT_EXCEEDED", r.status == 429 and
+          e["status"] == "RESOURCE_EXHAUSTED" and e["code"] == 429 and
+          e["details"][0]["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" and
+          e["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED" and "retry-after" not in r.headers, r.body)
+    post(port, "fault", {"kind": "error", "target": ts, "code": 404, "status": "NOT_FOUND", "message": "gone"})
+    r = gc.ts(flt, NOW - 60, NOW)
+    check("error fault: the Google error asked for", gerr(r) == (404, "NOT_FOUND", "gone") and
+          r.json()["error"]["code"] == 404, r.body)
+    post(port, "fault", {"kind": "error", "target": ts})
+    check("error fault default: 403 PERMISSION_DENIED", gerr(gc.ts(flt, NOW - 60, NOW))[:2] ==
+          (403, "PERMISSION_DENIED"))
+    post(port, "fault", {"kind": "http500"})
+    check("http500: 500 INTERNAL", gerr(gc.ts(flt, NOW - 60, NOW))[:2] == (500, "INTERNAL"))
+    post(port, "fault", {"kind": "http503", "headers": {"Retry-After": "1"}})
+    r = gc.ts(flt, NOW - 60, NOW)
+    check("http503: 503 UNAVAILABLE with a fault header", gerr(r)[:2] == (503, "UNAVAILABLE") and
+          r.headers.get("retry-after") == "1")
+    post(port, "fault", {"kind": "malformed", "target": ts})
+    r = gc.ts(flt, NOW - 60, NOW)
+    check("malformed", r.status == 200 and r.body.startswith(b'{\n  "timeSeries": [') and b"nope" in r.body)
+    post(port, "fault", {"kind": "wrong_shape", "target": ts})
+    check("wrong_shape", gc.ts(flt, NOW - 60, NOW).json() == {"timeSeries": 42})
+    full = gc.ts(flt, NOW - 600, NOW).body
+    post(port, "fault", {"kind": "truncated", "target": ts})
+    r = gc.ts(flt, NOW - 600, NOW)
+    check("truncated", r.status == 200 and full.startswith(r.body) and len(r.body) < len(full))
+    post(port, "fault", {"kind": "slow", "delay": 0.2, "target": ts})
+    t0 = time.time()
+    r = gc.ts(flt, NOW - 600, NOW)
+    check("slow", r.status == 200 and r.body == full and time.time() - t0 >= 0.2)
+    post(port, "fault", {"kind": "cut", "target": ts})
+    try:
+        gc.ts(flt, NOW - 600, NOW)
+        check("cut", False)
+    except http.client.IncompleteRead:
+        check("cut", True)
+    gc = GcpClient(port)
+    post(port, "fault", {"kind": "drop", "target": ts})
+    try:
+        gc.ts(flt, NOW - 600, NOW)
+        check("drop", False)
+    except (http.client.RemoteDisconnected, ConnectionError, http.client.BadStatusLine):
+        check("drop", True)
+    gc = GcpClient(port)
+    # token endpoint faults
+    post(port, "fault", {"kind": "throttle", "target": "oauth2.token"})
+    r = gcp_token(port, "a.b.c")
+    check("token endpoint throttle: 429", r.status == 429 and r.json()["error"] == "rate_limit_exceeded", r.body)
+    post(port, "fault", {"kind": "http503", "target": "oauth2.token"})
+    r = gcp_token(port, "a.b.c")
+    check("token endpoint 503: temporarily_unavailable", r.status == 503 and
+          r.json()["error"] == "temporarily_unavailable", r.body)
+    post(port, "fault", {"kind": "wrong_shape", "target": "oauth2.token"})
+    check("token endpoint wrong_shape", gcp_token(port, "a.b.c").json() == {"access_token": 42, "expires_in": "soon",
+                                                                          "token_type": "Bearer"})
+    # BigQuery routing: auth, faults, then gcp_bigquery
+    q = "/bigquery/v2/projects/northwind-billing/queries"
+    body = json.dumps({"query": "SELECT 1", "useLegacySql": False}).encode()
+    hdr = {"Authorization": "Bearer " + GCP_DEMO, "Content-Type": "application/json"}
+    post(port, "fault", {"kind": "throttle", "target": "bigquery.jobs.query"})
+    r = gc.raw("POST", q, hdr, body)
+    e = r.json()["error"]
+    check("BigQuery throttle: 403 rateLimitExceeded", r.status == 403 and e["status"] == "PERMISSION_DENIED" and
+          e["errors"][0]["reason"] == "rateLimitExceeded" and list(e) == ["code", "message", "errors", "status"],
+          r.body)
+    post(port, "fault", {"kind": "throttle", "target": "bigquery.jobs.query", "status": 429})
+    r = gc.raw("POST", q, hdr, body)
+    check("BigQuery throttle status 429: RESOURCE_EXHAUSTED", r.status == 429 and
+          r.json()["error"]["status"] == "RESOURCE_EXHAUSTED", r.body)
+    post(port, "fault", {"kind": "http503", "target": "bigquery.jobs.getQueryResults"})
+    r = gc.get(q + "/job_x", [("location", "US")])
+    check("BigQuery 503: backendError", r.status == 503 and r.json()["error"]["errors"][0]["reason"] ==
+          "backendError", r.body)
+    r = gc.raw("POST", "/prefix" + q, hdr, body)
+    import server as server_mod
+    if server_mod.bigquery_module() is None:
+        check("BigQuery without gcp_bigquery.py: 501 UNIMPLEMENTED", r.status == 501 and
+              r.json()["error"]["status"] == "UNIMPLEMENTED", r.body)
+    else:
+        check("BigQuery routed to gcp_bigquery.handle", r.status != 501 and r.headers.get("content-type") ==
+              "application/json; charset=UTF-8", r.body[:300])
+    r = gc.get(q)
+    check("GET on .../queries: 404", r.status == 404, r.body)
+    # the request log
+    post(port, "reset")
+    gc.get("/gcp/v3/projects/northwind-prod/timeSeries",
+           [("interval.startTime", rfc(NOW - 600)), ("filter", flt), ("interval.endTime", rfc(NOW)),
+            ("aggregation.perSeriesAligner", "ALIGN_MEAN"), ("aggregation.alignmentPeriod", "300s"),
+            ("aggregation.groupByFields", "resource.label.zone"), ("aggregation.groupByFields", "metric.label.x"),
+            ("pageToken", "abc")])
+    gc.ts(flt, NOW - 600, NOW, "ALIGN_RATE", 60)
+    post(port, "fault", {"kind": "throttle", "target": ts})
+    gc.ts(flt, NOW - 600, NOW)
+    gc.ts(flt, NOW - 600, NOW, token="nope")
+    gc.raw("POST", q + "?prettyPrint=false", hdr, json.dumps({"useLegacySql": False, "query": "SELECT\n1"}).encode())
+    lines = control(port, "requests").splitlines()
+    check("gcp log line: decoded parameters sorted by name, repeated ones in order, page token hidden",
+          lines[0] == "monitoring.timeSeries.list GET /gcp/v3/projects/northwind-prod/timeSeries "
+                      "aggregation.alignmentPeriod=300s aggregation.groupByFields=resource.label.zone "
+                      "aggregation.groupByFields=metric.label.x aggregation.perSeriesAligner=ALIGN_MEAN "
+                      "filter=%s interval.endTime=%s interval.startTime=%s pageToken=<token> "
+                      "[error=INVALID_ARGUMENT]" % (flt, rfc(NOW), rfc(NOW - 600)), lines[0])
+    check("gcp log: error status marker", lines[1].endswith(" [error=INVALID_ARGUMENT]"), lines[1])
+    check("gcp log: fault marker", lines[2].endswith(" [fault=throttle]"), lines[2])
+    check("gcp log: unauthenticated marker", lines[3].endswith(" [error=UNAUTHENTICATED]"), lines[3])
+    check("gcp log: BigQuery POST with canonical body", lines[4].startswith(
+        'bigquery.jobs.query POST %s prettyPrint=false {"query":"SELECT\\n1","useLegacySql":false}' % q), lines[4])
+    js = json.loads(control(port, "requests?format=json"))
+    check("gcp json log: service, redacted bearer", js[0]["service"] == "monitoring" and js[4]["service"] ==
+          "bigquery" and js[0]["headers"]["authorization"] == "Bearer ya29.north\u2026" and
+          GCP_DEMO not in json.dumps(js), js[0]["headers"])
+    st = json.loads(control(port, "stats"))
+    check("gcp stats", st["by_service"].get("monitoring") == 4 and st["by_operation"].get(ts) == 4, st)
+    try:
+        control(port, "expect/gcp_cost?start=2026-11-01&end=2026-11-02")
+        check("expect/gcp_cost routed", True)
+    except urllib.error.HTTPError as e:
+        check("expect/gcp_cost routed (501 without gcp_billing.py)", e.code in (400, 501), e.code)
+    post(port, "reset")
+
+
 def main():
     srv = server.make_server(0, today=TODAY)
     port = srv.server_address[1]
@@ -2311,7 +3144,9 @@ def main():
              test_cw_get_metric_data, test_cw_get_metric_statistics, test_cw_faults_log, test_cw_expect_endpoint,
              test_resources_endpoint,
              test_bench, test_sigv4_sorted_headers, test_sts_assume_role, test_sts_expiry_log_faults,
-             test_fault_headers, test_engine_tokens, test_engine_items, test_engine_jobs_log_faults]
+             test_fault_headers, test_engine_tokens, test_engine_items, test_engine_jobs_log_faults,
+             test_gcp_oauth, test_gcp_auth, test_gcp_filter, test_gcp_time_series, test_gcp_expect_endpoint,
+             test_gcp_paging, test_gcp_faults_log]
     try:
         for t in tests:
             try:
@@ -2323,10 +3158,30 @@ def main():
     finally:
         srv.shutdown()
         srv.server_close()
+    passed, n_failed, skipped = PASSED, len(FAILED), SKIPPED
+    bq = None
+    try:
+        import selftest_bigquery as bq      # the BigQuery emulator's own checks (another helper's module)
+    except ModuleNotFoundError as e:
+        if e.name != "selftest_bigquery":
+            raise
+    if bq is not None:
+        try:
+            p, f, s = bq.run()
+            passed, n_failed, skipped = passed + p, n_failed + f, skipped + s
+            if f:
+                FAILED.append("selftest_bigquery: %d failed (see its output above)" % f)
+        except Exception:
+            print("FAIL: selftest_bigquery.run raised\n%s" % traceback.format_exc())
+            FAILED.append("selftest_bigquery.run raised")
+            n_failed += 1
     for f in FAILED:
         print("failed: " + f)
-    print("%d passed, %d failed" % (PASSED, len(FAILED)))
-    return 1 if FAILED else 0
+    line = "%d passed, %d failed" % (passed, n_failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    return 1 if n_failed else 0
 
 
 if __name__ == "__main__":

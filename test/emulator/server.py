@@ -1,15 +1,21 @@
 #!/usr/bin/python3
 """Local cloud emulator for finops_usage tests.
 
-    python3 test/emulator/server.py --port 0 --port-file FILE [--today YYYY-MM-DD] [--page-size N] [--verbose]
+    python3 test/emulator/server.py --port 0 --port-file FILE [--today YYYY-MM-DD] [--page-size N]
+                                    [--gcp-auth-dir DIR] [--verbose]
 
-Binds 127.0.0.1 only.  API requests (any path outside /_emulator/ and /_test/)
-are dispatched on X-Amz-Target -- GraniteServiceVersion20100801.* is CloudWatch
-(AWS JSON 1.0, query-compatible) -- else on the SigV4 credential scope's service
--- `sts` is STS (Query protocol, XML) -- everything else is Cost Explorer (AWS
-JSON 1.1); all must carry a valid SigV4 signature.  /_test/ is the engine test
-service (bearer tokens, see engine_test.py); the control API under /_emulator/
-is open.  See README.md.
+Binds 127.0.0.1 only.  Google requests are recognised by their path (any
+prefix): .../token with a JWT-bearer form (or .../o/oauth2/token) is the OAuth
+token endpoint, .../v3/projects/{p}/timeSeries|metricDescriptors is Cloud
+Monitoring, .../bigquery/v2/projects/{p}/queries[/{jobId}] is BigQuery (its
+logic in gcp_bigquery.py); they carry bearer tokens.  Other API requests (any
+path outside /_emulator/ and /_test/) are dispatched on X-Amz-Target --
+GraniteServiceVersion20100801.* is CloudWatch (AWS JSON 1.0, query-compatible)
+-- else on the SigV4 credential scope's service -- `sts` is STS (Query
+protocol, XML) -- everything else is Cost Explorer (AWS JSON 1.1); all must
+carry a valid SigV4 signature.  /_test/ is the engine test service (bearer
+tokens, see engine_test.py); the control API under /_emulator/ is open.  See
+README.md.
 
 HTTP/1.1 with keep-alive; every response carries Content-Length.  Each
 connection gets its own thread, so a slow or sleeping request never blocks
@@ -18,14 +24,18 @@ another one.
 
 import argparse
 import datetime
+import importlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +46,8 @@ import aws_sts  # noqa: E402
 import company  # noqa: E402
 import control  # noqa: E402
 import engine_test  # noqa: E402
+import gcp_monitoring  # noqa: E402
+import gcp_oauth  # noqa: E402
 import sigv4  # noqa: E402
 
 AMZ_JSON = "application/x-amz-json-1.1"
@@ -47,6 +59,68 @@ DEFAULT_DENIED = ("User: arn:aws:iam::111111111111:user/finops-reader is not aut
                   "arn:aws:ce:us-east-1:111111111111:/%s because no identity-based policy allows the %s action")
 CW_DENIED = ("User: arn:aws:iam::111111111111:user/finops-reader is not authorized to perform: %s "
              "because no identity-based policy allows the %s action")
+
+# Google routes: matched on the end of the path, so any endpoint prefix works
+_GCP_MONITORING = re.compile(r"(?:^|/)v3/projects/([^/]+)/(timeSeries|metricDescriptors)$")
+_GCP_BIGQUERY = re.compile(r"(?:^|/)bigquery/v2/projects/([^/]+)/queries(?:/([^/]+))?$")
+GCP_JSON = gcp_monitoring.CONTENT_TYPE
+BQ_MALFORMED = b'{\n  "kind": "bigquery#queryResponse",\n  "rows": nope'
+BQ_WRONG_SHAPE = {"kind": "bigquery#queryResponse", "jobComplete": "yes", "rows": 42}
+
+
+def gcp_route(method, raw_path, headers, body):
+    """(service, operation, project, job id) of a Google request, or None.
+
+    service: oauth2 / monitoring / bigquery; operation None for a path or method
+    that names no operation (answered 404)."""
+    if raw_path.endswith("/token") and method == "POST":
+        form = gcp_oauth.form_of(headers, body)
+        if raw_path.endswith("/o/oauth2/token") or form.get("grant_type") == gcp_oauth.JWT_BEARER:
+            return "oauth2", "oauth2.token", None, None
+    m = _GCP_MONITORING.search(raw_path)
+    if m:
+        op = "monitoring.%s.list" % m.group(2) if method == "GET" else None
+        return "monitoring", op, unquote(m.group(1)), None
+    if "/v3/projects/" in raw_path or raw_path.startswith("v3/projects/"):
+        return "monitoring", None, None, None
+    m = _GCP_BIGQUERY.search(raw_path)
+    if m:
+        job = m.group(2)
+        if job is None:
+            op = "bigquery.jobs.query" if method == "POST" else None
+        else:
+            op = "bigquery.jobs.getQueryResults" if method == "GET" else None
+        return "bigquery", op, unquote(m.group(1)), None if job is None else unquote(job)
+    if "/bigquery/v2/" in raw_path:
+        return "bigquery", None, None, None
+    return None
+
+
+def gcp_log_line(op, method, path, params, body=None):
+    """<op> <METHOD> <path>[ name=value ...][ <canonical JSON body>]: parameters decoded,
+    sorted by name (repeated ones keep their order), page tokens shown as <token>."""
+    parts = [op, method, path]
+    for k, v in sorted(params, key=lambda kv: kv[0]):
+        parts.append("%s=%s" % (k, "<token>" if k in ("pageToken", "page_token") else v))
+    if body is not None:
+        parts.append(engine_test.canonical_json(body))
+    return " ".join(parts)
+
+
+_bigquery_mod = None
+
+
+def bigquery_module():
+    """gcp_bigquery (another helper's module), or None while it does not exist."""
+    global _bigquery_mod
+    if _bigquery_mod is None:
+        try:
+            _bigquery_mod = importlib.import_module("gcp_bigquery")
+        except ModuleNotFoundError as e:
+            if e.name != "gcp_bigquery":
+                raise
+            return None
+    return _bigquery_mod
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -117,7 +191,11 @@ class Handler(BaseHTTPRequestHandler):
         elif raw_path == "/_test" or raw_path.startswith("/_test/"):
             self._test(raw_path, query, body)
         else:
-            self._api(raw_path, query, body)
+            route = gcp_route(self.command, raw_path, self.headers, body)
+            if route is not None:
+                self._gcp(route, raw_path, query, body)
+            else:
+                self._api(raw_path, query, body)
 
     def _take_fault(self, op, region):
         fault = self.server.state.take_fault(op, region)
@@ -506,6 +584,244 @@ class Handler(BaseHTTPRequestHandler):
         _hard_close(self.connection)
 
 
+    # -- Google: OAuth token endpoint, Cloud Monitoring, BigQuery (JSON, bearer tokens) --------------
+    def _gcp(self, route, raw_path, query, body):
+        state = self.server.state
+        service, op, project, job = route
+        params = parse_qsl(query, keep_blank_values=True)
+        log_op = op or service
+        if service == "oauth2":
+            line = gcp_oauth.log_line(log_op, self.command, raw_path, self.headers, body)
+            logged = gcp_oauth.redacted_body(body)
+        else:
+            line = gcp_log_line(log_op, self.command, raw_path, params,
+                                body if service == "bigquery" and self.command == "POST" else None)
+            logged = body
+        entry = state.begin(log_op, self.command, self.path, self.headers.items(), logged, region=None,
+                            service=service, line=line)
+        try:
+            self._latency()
+            pretty = gcp_monitoring.pretty_wanted(params)
+            if service == "oauth2":
+                fault = self._take_fault(op, None)
+                if fault is not None:
+                    entry["fault"] = fault["kind"]
+                    return self._gcp_fault(entry, fault, service, op, project, job, params, body, pretty)
+                return self._oauth_reply(entry, self._oauth_run(body))
+            if op is None:
+                return self._gcp_reply(entry, 404, gcp_monitoring.GcpError(
+                    404, "Method not found.").envelope(), pretty, error="NOT_FOUND")
+            denied = gcp_oauth.authenticate(state, self.headers, service)
+            if denied is not None:
+                return self._gcp_auth_error(entry, service, op, denied, pretty)
+            fault = self._take_fault(op, None)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._gcp_fault(entry, fault, service, op, project, job, params, body, pretty)
+            status, obj = self._gcp_run(service, op, project, job, params, body)
+            self._gcp_reply(entry, status, obj, pretty)
+        finally:
+            state.end(entry)
+
+    def _oauth_run(self, body):
+        state = self.server.state
+        return gcp_oauth.issue(state, state.gcp_accounts, self.headers, body)
+
+    def _oauth_reply(self, entry, answer, **kw):
+        if answer.error and not entry["fault"]:
+            entry["error"] = answer.error
+        entry["status"] = answer.status
+        self._send(answer.status, gcp_oauth.CONTENT_TYPE, gcp_monitoring.dumps(answer.obj), extra=answer.headers,
+                   **kw)
+
+    def _gcp_run(self, service, op, project, job, params, body):
+        """(status, JSON object) of the real answer of an authenticated Monitoring/BigQuery request."""
+        state = self.server.state
+        try:
+            if op == "monitoring.timeSeries.list":
+                return 200, gcp_monitoring.list_time_series(project, params, state.now(),
+                                                            state.config["gcp_page_size"])
+            if op == "monitoring.metricDescriptors.list":
+                return 200, gcp_monitoring.list_metric_descriptors(project, params)
+        except gcp_monitoring.GcpError as e:
+            return e.code, e.envelope()
+        mod = bigquery_module()
+        if mod is None:
+            return 501, gcp_monitoring.GcpError(
+                501, "BigQuery is not available: gcp_bigquery.py is not part of this emulator yet.",
+                errors=[{"message": "gcp_bigquery.py missing", "domain": "global", "reason": "notImplemented"}]
+            ).envelope()
+        qdict = {}
+        for k, v in params:
+            qdict.setdefault(k, []).append(v)
+        try:
+            status, payload = mod.handle(state, op, project, job, qdict, body)
+        except Exception as e:     # a bug in gcp_bigquery: answer 500 and show it
+            traceback.print_exc()
+            return 500, gcp_monitoring.GcpError(
+                500, "emulator error in gcp_bigquery: %s: %s" % (type(e).__name__, e),
+                errors=[{"message": "emulator error", "domain": "global", "reason": "internalError"}]).envelope()
+        return status, payload
+
+    def _gcp_reply(self, entry, status, obj, pretty, error=None, extra=(), **kw):
+        if status >= 400 and not entry["fault"]:
+            entry["error"] = error or _gcp_error_code(obj)
+        entry["status"] = status
+        body = obj if isinstance(obj, bytes) else gcp_monitoring.dumps(obj, pretty)
+        self._send(status, GCP_JSON, body, extra=(("Vary", "Origin, X-Origin, Referer"), ("Cache-Control", "private"))
+                   + tuple(extra), **kw)
+
+    def _gcp_auth_error(self, entry, service, op, denied, pretty):
+        status, challenge, reason, message = denied
+        canonical = "UNAUTHENTICATED" if status == 401 else "PERMISSION_DENIED"
+        if service == "bigquery":
+            bq = ("Invalid Credentials", "authError") if status == 401 else ("Insufficient Permission",
+                                                                             "insufficientPermissions")
+            item = {"message": bq[0], "domain": "global", "reason": bq[1]}
+            if status == 401:
+                item.update(location="Authorization", locationType="header")
+            err = gcp_monitoring.GcpError(status, message, canonical, errors=[item])
+        else:
+            err = gcp_monitoring.GcpError(status, message, canonical, details=[gcp_monitoring.error_info(
+                reason, "monitoring.googleapis.com",
+                {"method": "google.monitoring.v3.MetricService." +
+                 ("ListTimeSeries" if op == "monitoring.timeSeries.list" else "ListMetricDescriptors")})])
+        self._gcp_reply(entry, status, err.envelope(), pretty, error=canonical,
+                        extra=(("WWW-Authenticate", challenge),))
+
+    def _gcp_fault(self, entry, fault, service, op, project, job, params, body, pretty):
+        kind, p = fault["kind"], fault["params"]
+        if kind in ("throttle", "error", "http500", "http503"):
+            if service == "oauth2":
+                return self._oauth_reply(entry, _oauth_fault(kind, p))
+            status, obj = _gcp_fault_error(service, op, project, kind, p)
+            return self._gcp_reply(entry, status, obj, pretty)
+        ctype = gcp_oauth.CONTENT_TYPE if service == "oauth2" else GCP_JSON
+        if kind in ("malformed", "wrong_shape"):
+            if "body_hex" in p and kind == "malformed":
+                payload = bytes.fromhex(p["body_hex"])
+            elif "body" in p:
+                b = p["body"]
+                payload = b.encode() if isinstance(b, str) else json.dumps(b).encode()
+            elif service == "oauth2":
+                payload = gcp_oauth.MALFORMED if kind == "malformed" else gcp_monitoring.dumps(gcp_oauth.WRONG_SHAPE)
+            elif service == "monitoring":
+                payload = gcp_monitoring.MALFORMED[op] if kind == "malformed" else \
+                    gcp_monitoring.dumps(gcp_monitoring.WRONG_SHAPES[op], pretty)
+            else:
+                payload = BQ_MALFORMED if kind == "malformed" else gcp_monitoring.dumps(BQ_WRONG_SHAPE, pretty)
+            entry["status"] = 200
+            return self._send(200, ctype, payload)
+        if kind == "drop":
+            return self._drop(entry)
+        if service == "oauth2":
+            answer = self._oauth_run(body)
+            status, payload, extra = answer.status, gcp_monitoring.dumps(answer.obj), answer.headers
+        else:
+            status, obj = self._gcp_run(service, op, project, job, params, body)
+            payload, extra = gcp_monitoring.dumps(obj, pretty), ()
+        entry["status"] = status
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            return self._send(status, ctype, payload, extra=extra)
+        cut = max(1, len(payload) // 2)
+        if kind == "truncated":
+            return self._send(status, ctype, payload[:cut], extra=extra)
+        self.close_connection = True        # cut: promise the whole body, deliver half, hang up
+        self._send(status, ctype, payload, extra=extra, send=payload[:cut])
+        _hard_close(self.connection)
+
+
+def _gcp_error_code(obj):
+    """What the request log shows of a Google error: BigQuery's errors[0].reason, else the status."""
+    err = obj.get("error") if isinstance(obj, dict) else None
+    if not isinstance(err, dict):
+        return "error"
+    errors = err.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict) and errors[0].get("reason"):
+        return errors[0]["reason"]
+    return err.get("status") or str(err.get("code"))
+
+
+def _gcp_fault_params(p, code, status):
+    """The HTTP code and canonical status a fault asks for: "code" (HTTP) and "status" (canonical
+    string, or an HTTP code) override the defaults; a new HTTP code brings its canonical status."""
+    c, s = p.get("code"), p.get("status")
+    http = code
+    if isinstance(c, int) and not isinstance(c, bool):
+        http = c
+    elif isinstance(s, int) and not isinstance(s, bool):
+        http = s
+    if isinstance(s, str):
+        status = s
+    elif http != code:
+        status = gcp_monitoring.CANONICAL.get(http, "UNKNOWN")
+    return http, status
+
+
+# BigQuery's answers to the throttle/error/http500/http503 faults: status, canonical status, message,
+# errors[0].reason, errors[0].domain ("%(p)s" is the project)
+BQ_FAULTS = {
+    "throttle": (403, "PERMISSION_DENIED", "Exceeded rate limits: too many api requests per user per method for this "
+                 "user_method. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas",
+                 "rateLimitExceeded", "usageLimits"),
+    "error": (403, "PERMISSION_DENIED", "Access Denied: Project %(p)s: User does not have bigquery.jobs.create "
+              "permission in project %(p)s.", "accessDenied", "global"),
+    "http500": (500, "INTERNAL", "An internal error occurred and the request could not be completed.",
+                "internalError", "global"),
+    "http503": (503, "UNAVAILABLE", "The service is currently unavailable.", "backendError", "global"),
+}
+
+
+def _gcp_fault_error(service, op, project, kind, p):
+    """(HTTP status, envelope) of a throttle/error/http500/http503 fault on Monitoring or BigQuery."""
+    GE = gcp_monitoring.GcpError
+    if service == "bigquery":
+        code, status, msg, reason, domain = BQ_FAULTS[kind]
+        msg = msg % {"p": project}
+        code, status = _gcp_fault_params(p, code, status)
+        if kind == "throttle" and code == 429 and not isinstance(p.get("status"), str):
+            status = "RESOURCE_EXHAUSTED"
+        msg = p.get("message", msg)
+        err = GE(code, msg, status, errors=[{"message": msg, "domain": domain, "reason": p.get("reason", reason)}],
+                 details=p.get("details"))
+        return code, err.envelope()
+    number = gcp_monitoring.G.PROJECTS.get(project, project)
+    details = None
+    if kind == "throttle":
+        code, status = 429, "RESOURCE_EXHAUSTED"
+        msg = ("Quota exceeded for quota metric 'Time series queries' and limit 'Time series queries per minute' "
+               "of service 'monitoring.googleapis.com' for consumer 'project_number:%s'." % number)
+        details = [gcp_monitoring.error_info(p.get("reason", "RATE_LIMIT_EXCEEDED"), "monitoring.googleapis.com", {
+            "quota_metric": "monitoring.googleapis.com/read_requests",
+            "quota_limit": "ReadRequestsPerMinutePerProject", "consumer": "projects/%s" % number})]
+    elif kind == "error":
+        code, status = 403, "PERMISSION_DENIED"
+        perm = op if op in ("monitoring.timeSeries.list", "monitoring.metricDescriptors.list") else "monitoring"
+        msg = "Permission %s denied (or the resource may not exist)." % perm
+        details = [gcp_monitoring.error_info(p.get("reason", "IAM_PERMISSION_DENIED"), "monitoring.googleapis.com",
+                                             {"permission": perm, "resource": "projects/%s" % project})]
+    elif kind == "http500":
+        code, status, msg = 500, "INTERNAL", "Internal error encountered."
+    else:
+        code, status, msg = 503, "UNAVAILABLE", "The service is currently unavailable."
+    code, status = _gcp_fault_params(p, code, status)
+    return code, GE(code, p.get("message", msg), status, details=p.get("details", details)).envelope()
+
+
+def _oauth_fault(kind, p):
+    """The token endpoint's answer to a throttle/error/http500/http503 fault."""
+    code, error, desc = {"throttle": (429, "rate_limit_exceeded", "Rate Limit Exceeded"),
+                         "error": (400, "invalid_grant", "Invalid grant: account not found"),
+                         "http500": (500, "internal_failure", "Backend Error"),
+                         "http503": (503, "temporarily_unavailable", "The service is currently unavailable.")}[kind]
+    status, c = p.get("status"), p.get("code")
+    if not isinstance(status, int) or isinstance(status, bool):
+        status = code                       # "status": the HTTP status; "code": the OAuth error code
+    obj = {"error": c if isinstance(c, str) else error, "error_description": p.get("message", desc)}
+    return gcp_oauth.Answer(status, obj)
+
+
 def _error_body(code, message, message_key="message"):
     obj = {"__type": code}
     if message is not None:
@@ -534,9 +850,10 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def make_server(port=0, today=None, page_size=control.DEFAULT_PAGE_SIZE, verbose=False, warm=True):
+def make_server(port=0, today=None, page_size=control.DEFAULT_PAGE_SIZE, verbose=False, warm=True,
+                gcp_auth_dir=None):
     srv = Server(("127.0.0.1", port), Handler)
-    srv.state = control.State(today=today, page_size=page_size, verbose=verbose)
+    srv.state = control.State(today=today, page_size=page_size, verbose=verbose, gcp_auth_dir=gcp_auth_dir)
     if warm:
         threading.Thread(target=_warm, args=(srv.state.today(),), daemon=True).start()
     return srv
@@ -566,12 +883,15 @@ def main(argv=None):
                     help="the emulator's current date (default: the real UTC date)")
     ap.add_argument("--page-size", type=int, default=control.DEFAULT_PAGE_SIZE,
                     help="groups (or ResultsByTime without GroupBy) per page; default %(default)s")
+    ap.add_argument("--gcp-auth-dir", default=None,
+                    help="directory with service_account.json and public_cert.pem, the Google service account "
+                         "whose JWTs the token endpoint accepts (default: %s)" % gcp_oauth.DEFAULT_AUTH_DIR)
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
     if args.page_size < 1:
         ap.error("--page-size must be >= 1")
 
-    srv = make_server(args.port, args.today, args.page_size, args.verbose)
+    srv = make_server(args.port, args.today, args.page_size, args.verbose, gcp_auth_dir=args.gcp_auth_dir)
     port = srv.server_address[1]
     if args.port_file:
         _write_port_file(args.port_file, port)

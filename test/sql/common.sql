@@ -91,7 +91,7 @@ BEGIN
   PERFORM emu.reset();
   FOR line IN SELECT * FROM emu.explain(query) LOOP
     line := btrim(line);
-    IF line ~ '^(Request|Request \([^)]*\)|Filter|Time window|Window|Metric queries|Note):' THEN
+    IF line ~ '^(Request|Request \([^)]*\)|Filter|Time window|Window|Metric queries|Note|Aggregation pushed down):' THEN
       step := 'explain'; detail := line; RETURN NEXT;
     END IF;
   END LOOP;

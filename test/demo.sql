@@ -81,7 +81,7 @@ WHERE period_start >= date_trunc('month', current_date - interval '3 months')::d
   AND period_start < date_trunc('month', current_date)::date
 GROUP BY service;
 
-\echo '== Google Cloud: a server for the project, the emulator's access token'
+\echo '== Google Cloud: a server for the project, with the access token of the emulator'
 CREATE SERVER gcp_demo FOREIGN DATA WRAPPER finops_usage
   OPTIONS (provider 'gcp', endpoint :'emu', project_id 'northwind-prod',
            billing_table 'northwind-billing.billing_export.gcp_billing_export_v1_01AB23_CD45EF_6789AB');

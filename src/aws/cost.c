@@ -110,6 +110,7 @@ enum
 typedef struct CeRow
 {
 	int			period;
+	DateADT		month;			/* aggregate scans: the period's month */
 	int			nkeys;
 	char	   *keys[MAX_GROUPS];
 	char	   *amount[NUM_METRICS];
@@ -259,17 +260,17 @@ metric_mask(FuPlanInfo *pi)
 }
 
 /*
- * Cost Explorer adds the days of a month itself: sum of a metric, grouped
- * by at most two dimensions and maybe by date_trunc('month', period_start),
- * over whole months of daily rows, is one MONTHLY request.  Nothing else
- * (count, avg, min, max) can be answered from monthly rows.
+ * Sums of a metric, grouped by at most two dimensions and maybe by
+ * date_trunc('month', period_start), are what Cost Explorer adds up
+ * itself: the scan asks for MONTHLY results when the window turns out to
+ * be whole months, else for the daily rows, and adds them by group (see
+ * upper_begin).  Nothing else (count, avg, min, max) can be answered from
+ * monthly rows, and tags and granularity stay with the plain scan.
  */
 static bool
 cost_aggregates(FuPlanInfo *pi)
 {
 	int			ndims = 0;
-	DateADT		lo = DATEVAL_NOBEGIN;
-	DateADT		hi = DATEVAL_NOEND;
 	ListCell   *lc;
 
 	foreach(lc, pi->upper)
@@ -285,27 +286,15 @@ cost_aggregates(FuPlanInfo *pi)
 	}
 	if (ndims > MAX_GROUPS)
 		return false;
-
-	/* the window, known now: whole months of the daily rows */
 	foreach(lc, pi->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
-		FuQual		bound;
 
 		if (q->col == COL_GRANULARITY || q->col == COL_TAG_KEY ||
 			q->col == COL_TAG_VALUE)
 			return false;
-		if (q->col != COL_PERIOD_START && q->col != COL_PERIOD_END)
-			continue;
-		if (!IsA(q->valexpr, Const) || ((Const *) q->valexpr)->constisnull ||
-			q->valtype != DATEOID)
-			return false;
-		bound = *q;
-		bound.value = ((Const *) q->valexpr)->constvalue;
-		fu_narrow_window(&bound, q->col == COL_PERIOD_END, false, &lo, &hi);
 	}
-	return !DATE_NOT_FINITE(lo) && !DATE_NOT_FINITE(hi) && lo < hi &&
-		fu_month_floor(lo) == lo && fu_month_floor(hi) == hi;
+	return true;
 }
 
 /* The plan of an aggregate path: group by its dimensions, its metrics */
@@ -537,7 +526,6 @@ upper_begin(FuScan *scan, CeState *st)
 	int			n = list_length(scan->upper);
 
 	st->upper = true;
-	st->granularity = "MONTHLY";
 	st->item_group = palloc(sizeof(int) * n);
 	st->item_metric = palloc(sizeof(int) * n);
 	foreach(lc, scan->upper)
@@ -597,9 +585,13 @@ cost_begin(FuScan *scan)
 	if (scan->upper != NIL)
 	{
 		upper_begin(scan, st);
-		/* the quals are about daily rows; the request is MONTHLY */
+		/* the quals are about daily rows */
 		leaves = filter_leaves(scan, st, false, &lo, &hi);
-		if (time_period(st, true, lo, hi))
+		/* whole months (an open side is: the defaults are) add up monthly */
+		monthly = (lo == DATEVAL_NOBEGIN || fu_month_floor(lo) == lo) &&
+			(hi == DATEVAL_NOEND || fu_month_floor(hi) == hi);
+		st->granularity = monthly ? "MONTHLY" : "DAILY";
+		if (time_period(st, monthly, lo, hi))
 			fu_ce_request(scan, "GetCostAndUsage", request_body(st, leaves));
 		return;
 	}
@@ -803,6 +795,8 @@ static const FuJsonHandlers ce_handlers = {
 static int
 compare_keys(const CeRow *a, const CeRow *b, int nkeys)
 {
+	if (a->month != b->month)
+		return a->month < b->month ? -1 : 1;
 	for (int i = 0; i < nkeys; i++)
 	{
 		int			c = strcmp(a->keys[i], b->keys[i]);
@@ -822,8 +816,9 @@ row_cmp(const void *a, const void *b)
 }
 
 /*
- * Sums over the months: the rows of every page are kept (their strings in
- * the request context, as pages go), and summed by group after the last.
+ * Sums by group (and month): the rows of every page are kept (their
+ * strings in the request context, as pages go), sorted and added up after
+ * the last page.
  */
 static void
 accumulate(FuScan *scan, CeState *st, bool last)
@@ -849,6 +844,9 @@ accumulate(FuScan *scan, CeState *st, bool last)
 		}
 		dst = &st->acc[st->nacc++];
 		memset(dst, 0, sizeof(CeRow));
+		/* grouped by month or not at all: 0 puts every row in one */
+		if (st->by_month)
+			dst->month = fu_month_floor(st->periods[src->period].tp.start);
 		dst->nkeys = src->nkeys;
 		for (int k = 0; k < src->nkeys; k++)
 			dst->keys[k] = pstrdup(src->keys[k]);
@@ -919,7 +917,7 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 
 	if (st->next_token)
 		fu_next_body_token(req, "NextPageToken", st->next_token);
-	if (st->upper && !st->by_month)
+	if (st->upper)
 		accumulate(scan, st, st->next_token == NULL);
 }
 
@@ -929,13 +927,12 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 static bool
 upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
 {
-	bool		merged = !st->by_month;
 	CeRow	   *r;
 	ListCell   *lc;
 
-	if (st->cur >= (merged ? st->nmerged : st->nrows))
+	if (st->cur >= st->nmerged)
 		return false;
-	r = merged ? &st->merged[st->cur] : &st->rows[st->cur];
+	r = &st->merged[st->cur];
 	foreach(lc, scan->upper)
 	{
 		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
@@ -944,13 +941,11 @@ upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
 
 		nulls[i] = true;
 		if (it->kind == FU_UPPER_GROUP_MONTH)
-			values[i] = DateADTGetDatum(st->periods[r->period].tp.start);
+			values[i] = DateADTGetDatum(r->month);
 		else if (it->kind == FU_UPPER_GROUP && st->item_group[i] >= 0)
 			values[i] = fu_text_datum(r->keys[st->item_group[i]]);
-		else if (m >= 0 && merged && st->sums[st->cur][m])
+		else if (m >= 0 && st->sums[st->cur][m])
 			values[i] = st->sums[st->cur][m];
-		else if (m >= 0 && !merged && r->amount[m])
-			values[i] = fu_numeric_datum(r->amount[m], cost_columns[it->col].name);
 		else
 			continue;
 		nulls[i] = false;

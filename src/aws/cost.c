@@ -140,6 +140,7 @@ typedef struct CeState
 	bool		upper;
 	bool		by_month;
 	int		   *item_group;		/* per item: its GroupBy index, or -1 */
+	Datum	   *item_fixed;		/* per item: a dimension's "=" value */
 	int		   *item_metric;	/* per item: its metric, or -1 */
 	CeRow	   *acc;			/* rows of every page so far (req_cxt) */
 	int			nacc;
@@ -310,7 +311,9 @@ cost_upper_plan(FuPlanInfo *pi)
 	{
 		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
 
-		if (it->kind == FU_UPPER_GROUP)
+		/* a dimension fixed by "=" is filled from the qual, as in a scan */
+		if (it->kind == FU_UPPER_GROUP &&
+			fu_find_qual(pi->quals, it->col, FU_OP_EQ) == NULL)
 		{
 			groups = lappend(groups, makeInteger(it->col));
 			rows *= 15;
@@ -527,6 +530,7 @@ upper_begin(FuScan *scan, CeState *st)
 
 	st->upper = true;
 	st->item_group = palloc(sizeof(int) * n);
+	st->item_fixed = palloc0(sizeof(Datum) * n);
 	st->item_metric = palloc(sizeof(int) * n);
 	foreach(lc, scan->upper)
 	{
@@ -536,9 +540,15 @@ upper_begin(FuScan *scan, CeState *st)
 		st->item_group[i] = -1;
 		st->item_metric[i] = -1;
 		if (it->kind == FU_UPPER_GROUP)
+		{
+			FuQual	   *q = fu_find_qual(scan->quals, it->col, FU_OP_EQ);
+
 			for (int g = 0; g < st->ngroups; g++)
 				if (st->group_cols[g] == it->col)
 					st->item_group[i] = g;
+			if (st->item_group[i] < 0 && q && q->known && !q->isnull)
+				st->item_fixed[i] = q->value;
+		}
 		if (it->kind == FU_UPPER_SUM)
 		{
 			st->item_metric[i] = it->col - FIRST_METRIC;
@@ -944,6 +954,8 @@ upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
 			values[i] = DateADTGetDatum(r->month);
 		else if (it->kind == FU_UPPER_GROUP && st->item_group[i] >= 0)
 			values[i] = fu_text_datum(r->keys[st->item_group[i]]);
+		else if (it->kind == FU_UPPER_GROUP && st->item_fixed[i])
+			values[i] = st->item_fixed[i];
 		else if (m >= 0 && st->sums[st->cur][m])
 			values[i] = st->sums[st->cur][m];
 		else

@@ -11,6 +11,8 @@
 #include "postgres.h"
 
 #include "engine.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
 
 void
 fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
@@ -20,6 +22,12 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ListCell   *lc;
 	char	   *auth;
 
+	/* an aggregate scan has no relation of its own to name (as postgres_fdw) */
+	if (scan->upper != NIL)
+		ExplainPropertyText("Relations",
+							psprintf("Aggregate on (%s)",
+									 quote_identifier(RelationGetRelationName(scan->rel))),
+							es);
 	if (!es->verbose)
 		return;
 	if (!fss->built && !scan->explain_only)

@@ -65,12 +65,26 @@ var_column(Expr *e, Index relid, FuRelInfo *fpinfo)
 }
 
 /*
+ * Groups and min/max follow the expression's collation: the provider's
+ * byte comparison agrees only with a deterministic one's equality.
+ */
+static bool
+deterministic(Node *e)
+{
+	Oid			coll = exprCollation(e);
+
+	return !OidIsValid(coll) || get_collation_isdeterministic(coll);
+}
+
+/*
  * A grouping key the engine knows: a column, or date_trunc('month', col)
  * of a date column (through its implicit cast to a timestamp).
  */
 static bool
 group_item(Expr *e, Index relid, FuRelInfo *fpinfo, FuUpperItem *it)
 {
+	if (!deterministic((Node *) e))
+		return false;
 	it->type = exprType((Node *) e);
 	it->kind = FU_UPPER_GROUP;
 	if ((it->col = var_column(e, relid, fpinfo)) >= 0)
@@ -115,7 +129,9 @@ agg_item(Aggref *a, Index relid, FuRelInfo *fpinfo, FuUpperItem *it)
 
 	if (a->aggfnoid >= FirstNormalObjectId || a->aggdistinct || a->aggorder ||
 		a->aggfilter || a->aggvariadic || a->aggkind != AGGKIND_NORMAL ||
-		a->agglevelsup != 0 || a->aggsplit != AGGSPLIT_SIMPLE)
+		a->agglevelsup != 0 || a->aggsplit != AGGSPLIT_SIMPLE ||
+		(OidIsValid(a->inputcollid) &&
+		 !get_collation_isdeterministic(a->inputcollid)))
 		return false;
 	name = get_func_name(a->aggfnoid);
 	if (name == NULL)
@@ -208,8 +224,12 @@ fuGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		!bms_is_empty(input_rel->lateral_relids))
 		return;
 
-	/* a qual evaluated locally would have to go before the grouping */
-	if (fpinfo->base_other != NIL)
+	/*
+	 * A qual evaluated locally would have to go before the grouping; a scan
+	 * the source refused cannot be answered grouped either.
+	 */
+	if (fpinfo->base_other != NIL ||
+		((FuPathPlan *) linitial(fpinfo->paths))->refusal != NULL)
 		return;
 	foreach(lc, fpinfo->base_quals)
 		if (((FuQual *) lfirst(lc))->pushdown != FU_PUSH_EXACT)
@@ -280,7 +300,7 @@ fuGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		if (it->col >= 0)
 			pi->needed = bms_add_member(pi->needed, it->col);
 	}
-	if (!fpinfo->source->aggregates(pi))
+	if (ui->items == NIL || !fpinfo->source->aggregates(pi))
 		return;
 	pi->rows = 100;
 	pi->calls = 1;

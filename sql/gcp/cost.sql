@@ -38,6 +38,16 @@ SELECT * FROM pg_temp.run($$
     AND service NOT IN ('Support', 'Cloud Logging') AND service_id <> '2062-016F-44A2'
     AND sku <> 'y' AND sku_id NOT IN ('z') AND region = 'us-central1' AND zone <> 'us-central1-b'
     AND cost_type = 'regular' AND currency = 'USD' AND usage_unit <> 'requests' $$);
+-- and EXPLAIN (VERBOSE) shows that request before it is sent
+SELECT regexp_replace(l, '"queryParameters".*', '...') FROM emu.explain($$
+  SELECT count(*) FROM gcp_cost
+  WHERE usage_start_time > date '2026-06-01' AND usage_end_time <= timestamp '2026-06-03 00:00'
+    AND invoice_month = '202606' AND billing_account_id = '01AB23-CD45EF-6789AB'
+    AND project_id IN ('northwind-prod', 'northwind-ml') AND project_name <> 'x'
+    AND service NOT IN ('Support', 'Cloud Logging') AND service_id <> '2062-016F-44A2'
+    AND sku <> 'y' AND sku_id NOT IN ('z') AND region = 'us-central1' AND zone <> 'us-central1-b'
+    AND cost_type = 'regular' AND currency = 'USD' AND usage_unit <> 'requests' $$) AS l
+WHERE l ~ 'Request|Relations|Aggregation';
 -- the same conditions, evaluated locally on every row, give the same rows
 CREATE TEMP TABLE june AS
   SELECT * FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04';
@@ -151,7 +161,9 @@ SELECT * FROM emu.pushdown($$
   WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-01 01:00' AND service = 'none' $$);
 SELECT count(*), sum(cost) FROM gcp_cost
 WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-01 01:00' AND service = 'none';
--- not pushed: min and max of text, a local condition, an expression
+-- not pushed: min and max of text, a local condition, an expression, a
+-- collation whose equality is not the bytes'
+CREATE COLLATION pg_temp.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 SELECT q, (SELECT count(*) FROM emu.explain(q) l WHERE l ~ 'Aggregation pushed down') AS pushed
 FROM (VALUES
   ($$SELECT service, max(sku) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
@@ -159,7 +171,8 @@ FROM (VALUES
   ($$SELECT service, sum(cost * 2) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
   ($$SELECT labels, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
   ($$SELECT service, count(DISTINCT sku) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
-  ($$SELECT service, sum(cost) FILTER (WHERE zone IS NULL) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$)
+  ($$SELECT service, sum(cost) FILTER (WHERE zone IS NULL) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
+  ($$SELECT service COLLATE pg_temp.ci, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$)
 ) AS v(q);
 
 -- a job that is not complete at once is polled; result pages are followed

@@ -125,6 +125,17 @@ SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE resource_type = 'gce_ins
 SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE resource_type = 'gce_instance' AND period = 60 AND aligner = 'ALIGN_NONE'$$);
 SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE resource_type = 'spanner_instance'$$);
 SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE resource_type = 'gce_instance' AND period < 300$$);
+-- a value of another type (name) is not pushed: a per-value column says so
+SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE resource_type = 'gce_instance' AND project_id = 'northwind-prod'::name$$);
+SELECT count(*) > 0 AS rows FROM gcp_metrics
+WHERE metric_type = 'compute.googleapis.com/instance/cpu/utilization' AND resource_id = '5858899134637695161'::name
+  AND ts >= '2026-06-14 10:00+00' AND ts < '2026-06-14 11:00+00';
+-- ALIGN_NONE has no period: with another aligner, its rows are those
+SELECT aligner, period, count(*) FROM gcp_metrics
+WHERE metric_type = 'compute.googleapis.com/instance/cpu/utilization' AND resource_id = '5858899134637695161'
+  AND aligner IN ('ALIGN_NONE', 'ALIGN_MAX') AND period = 600
+  AND ts >= '2026-06-14 10:00+00' AND ts < '2026-06-14 11:00+00'
+GROUP BY 1, 2;
 -- the API's refusal: an aligner that does not apply to a gauge
 SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE metric_type = 'compute.googleapis.com/instance/cpu/utilization' AND aligner = 'ALIGN_RATE'$$);
 

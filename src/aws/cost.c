@@ -19,8 +19,10 @@
 #include "aws.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 /* Columns (SPEC §3.1) */
@@ -110,12 +112,19 @@ enum
 typedef struct CeRow
 {
 	int			period;
-	DateADT		month;			/* aggregate scans: the period's month */
 	int			nkeys;
 	char	   *keys[MAX_GROUPS];
 	char	   *amount[NUM_METRICS];
 	char	   *unit[NUM_METRICS];
 } CeRow;
+
+/* A group of an aggregate scan, or a row not added up yet */
+typedef struct AccRow
+{
+	DateADT		month;			/* grouped by month: the month, else 0 */
+	char	   *keys[MAX_GROUPS];
+	Datum		sums[NUM_METRICS];	/* numeric; 0: none */
+} AccRow;
 
 typedef struct CePeriod
 {
@@ -142,12 +151,12 @@ typedef struct CeState
 	int		   *item_group;		/* per item: its GroupBy index, or -1 */
 	Datum	   *item_fixed;		/* per item: a dimension's "=" value */
 	int		   *item_metric;	/* per item: its metric, or -1 */
-	CeRow	   *acc;			/* rows of every page so far (req_cxt) */
+	MemoryContext acc_cxt;		/* the rows kept and their sums */
+	AccRow	   *acc;			/* added up by group when compacted */
 	int			nacc;
 	int			maxacc;
-	CeRow	   *merged;			/* the groups, once the last page is in */
-	int			nmerged;
-	Datum	  **sums;			/* per merged group, per metric */
+	int			compacted;		/* groups at the last compaction */
+	bool		done;			/* the last page is in: acc are the groups */
 	/* what each row needs, worked out once per scan */
 	int			out_metrics;	/* bit m: metric m is a needed column */
 	bool		want_currency;
@@ -802,14 +811,19 @@ static const FuJsonHandlers ce_handlers = {
 	.scalar = ce_scalar,
 };
 
+/* Groups are compared by month (0 when not grouped by it), then keys */
 static int
-compare_keys(const CeRow *a, const CeRow *b, int nkeys)
+group_cmp(const void *a, const void *b, void *arg)
 {
-	if (a->month != b->month)
-		return a->month < b->month ? -1 : 1;
+	const AccRow *x = (const AccRow *) a;
+	const AccRow *y = (const AccRow *) b;
+	int			nkeys = *(int *) arg;
+
+	if (x->month != y->month)
+		return x->month < y->month ? -1 : 1;
 	for (int i = 0; i < nkeys; i++)
 	{
-		int			c = strcmp(a->keys[i], b->keys[i]);
+		int			c = strcmp(x->keys[i], y->keys[i]);
 
 		if (c != 0)
 			return c;
@@ -817,92 +831,106 @@ compare_keys(const CeRow *a, const CeRow *b, int nkeys)
 	return 0;
 }
 
-static int	sort_nkeys;
-
-static int
-row_cmp(const void *a, const void *b)
+/*
+ * Add up the rows kept so far by group, into a new context: what the
+ * earlier pages' rows took is given back, so memory follows the number of
+ * groups, not of rows.
+ */
+static void
+compact(FuScan *scan, CeState *st)
 {
-	return compare_keys((const CeRow *) a, (const CeRow *) b, sort_nkeys);
+	MemoryContext cxt = AllocSetContextCreate(scan->req_cxt, "finops_usage sums",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	AccRow	   *out = palloc(sizeof(AccRow) * Max(st->nacc, 1));
+	int			n = 0;
+
+	if (st->nacc > 1)
+		qsort_arg(st->acc, st->nacc, sizeof(AccRow), group_cmp, &st->ngroups);
+	for (int r = 0; r < st->nacc; r++)
+	{
+		AccRow	   *row = &st->acc[r];
+		AccRow	   *dst;
+
+		if (n > 0 && group_cmp(&out[n - 1], row, &st->ngroups) == 0)
+		{
+			dst = &out[n - 1];
+			for (int m = 0; m < NUM_METRICS; m++)
+				if (row->sums[m] && dst->sums[m])
+					dst->sums[m] = DirectFunctionCall2(numeric_add, dst->sums[m],
+													   row->sums[m]);
+				else if (row->sums[m])
+					dst->sums[m] = datumCopy(row->sums[m], false, -1);
+			continue;
+		}
+		dst = &out[n++];
+		dst->month = row->month;
+		for (int k = 0; k < st->ngroups; k++)
+			dst->keys[k] = pstrdup(row->keys[k]);
+		for (int m = 0; m < NUM_METRICS; m++)
+			dst->sums[m] = row->sums[m] ? datumCopy(row->sums[m], false, -1) : (Datum) 0;
+	}
+	MemoryContextSwitchTo(old);
+	if (st->acc_cxt)
+		MemoryContextDelete(st->acc_cxt);
+	st->acc_cxt = cxt;
+	st->acc = out;
+	st->nacc = st->maxacc = n;
+	st->compacted = n;
 }
 
 /*
- * Sums by group (and month): the rows of every page are kept (their
- * strings in the request context, as pages go), sorted and added up after
- * the last page.
+ * Sums by group (and month) over the pages: each page's rows are kept as
+ * numbers, and added up by group whenever they outnumber the groups, and
+ * after the last page.
  */
 static void
 accumulate(FuScan *scan, CeState *st, bool last)
 {
-	MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
+	MemoryContext old;
 
 	/* a rescan replays the pages from the first */
-	if (scan->page_index == 0)
+	if (scan->page_index == 0 && st->acc_cxt)
 	{
-		st->nacc = 0;
-		st->nmerged = 0;
+		MemoryContextDelete(st->acc_cxt);
+		st->acc_cxt = NULL;
+		st->acc = NULL;
+		st->nacc = st->maxacc = st->compacted = 0;
 	}
+	if (st->acc_cxt == NULL)
+		st->acc_cxt = AllocSetContextCreate(scan->req_cxt, "finops_usage sums",
+											ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(st->acc_cxt);
 	for (int r = 0; r < st->nrows; r++)
 	{
-		CeRow	   *dst;
 		CeRow	   *src = &st->rows[r];
+		AccRow	   *dst;
 
 		if (st->nacc >= st->maxacc)
 		{
 			st->maxacc = Max(64, st->maxacc * 2);
-			st->acc = st->acc ? repalloc(st->acc, sizeof(CeRow) * st->maxacc) :
-				palloc(sizeof(CeRow) * st->maxacc);
+			st->acc = st->acc ? repalloc(st->acc, sizeof(AccRow) * st->maxacc) :
+				palloc(sizeof(AccRow) * st->maxacc);
 		}
 		dst = &st->acc[st->nacc++];
-		memset(dst, 0, sizeof(CeRow));
 		/* grouped by month or not at all: 0 puts every row in one */
-		if (st->by_month)
-			dst->month = fu_month_floor(st->periods[src->period].tp.start);
-		dst->nkeys = src->nkeys;
-		for (int k = 0; k < src->nkeys; k++)
+		dst->month = st->by_month ?
+			fu_month_floor(st->periods[src->period].tp.start) : 0;
+		for (int k = 0; k < st->ngroups; k++)
 			dst->keys[k] = pstrdup(src->keys[k]);
 		for (int m = 0; m < NUM_METRICS; m++)
-			if (src->amount[m] && (st->out_metrics & (1 << m)))
-				dst->amount[m] = pstrdup(src->amount[m]);
-	}
-	/* this page's rows are not the answer: the merged groups are */
-	st->nrows = 0;
-	if (!last)
-	{
-		MemoryContextSwitchTo(old);
-		return;
-	}
-
-	sort_nkeys = st->ngroups;
-	if (st->nacc > 1)
-		qsort(st->acc, st->nacc, sizeof(CeRow), row_cmp);
-	st->merged = palloc(sizeof(CeRow) * Max(st->nacc, 1));
-	st->sums = palloc(sizeof(Datum *) * Max(st->nacc, 1));
-	st->nmerged = 0;
-	for (int r = 0; r < st->nacc; r++)
-	{
-		CeRow	   *row = &st->acc[r];
-		Datum	   *sums;
-
-		if (st->nmerged == 0 ||
-			compare_keys(&st->merged[st->nmerged - 1], row, st->ngroups) != 0)
-		{
-			st->merged[st->nmerged] = *row;
-			st->sums[st->nmerged] = palloc0(sizeof(Datum) * NUM_METRICS);
-			st->nmerged++;
-		}
-		sums = st->sums[st->nmerged - 1];
-		for (int m = 0; m < NUM_METRICS; m++)
-		{
-			Datum		v;
-
-			if (row->amount[m] == NULL)
-				continue;
-			v = fu_numeric_datum(row->amount[m], cost_columns[FIRST_METRIC + m].name);
-			sums[m] = sums[m] ? DirectFunctionCall2(numeric_add, sums[m], v) : v;
-		}
+			dst->sums[m] = (src->amount[m] && (st->out_metrics & (1 << m))) ?
+				fu_numeric_datum(src->amount[m], cost_columns[FIRST_METRIC + m].name) :
+				(Datum) 0;
 	}
 	MemoryContextSwitchTo(old);
+
+	/* this page's rows are not the answer: the groups are, at the end */
+	st->nrows = 0;
 	st->cur = 0;
+	if (last || st->nacc > 2 * st->compacted + 10000)
+		compact(scan, st);
+	st->done = last;
 }
 
 static void
@@ -937,12 +965,12 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 static bool
 upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
 {
-	CeRow	   *r;
+	AccRow	   *r;
 	ListCell   *lc;
 
-	if (st->cur >= st->nmerged)
+	if (!st->done || st->cur >= st->nacc)
 		return false;
-	r = &st->merged[st->cur];
+	r = &st->acc[st->cur];
 	foreach(lc, scan->upper)
 	{
 		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
@@ -956,8 +984,8 @@ upper_next_row(FuScan *scan, CeState *st, Datum *values, bool *nulls)
 			values[i] = fu_text_datum(r->keys[st->item_group[i]]);
 		else if (it->kind == FU_UPPER_GROUP && st->item_fixed[i])
 			values[i] = st->item_fixed[i];
-		else if (m >= 0 && st->sums[st->cur][m])
-			values[i] = st->sums[st->cur][m];
+		else if (m >= 0 && r->sums[m])
+			values[i] = r->sums[m];
 		else
 			continue;
 		nulls[i] = false;

@@ -318,9 +318,9 @@ timestamp_text(TimestampTz t)
 					(int) frac);
 }
 
-/* BigQuery's TIMESTAMP range: 0001-01-01 to 9999-12-31 */
-#define BQ_MIN_TIMESTAMP	INT64CONST(-63082281600000000)
-#define BQ_MAX_TIMESTAMP	INT64CONST(252455615999999999)
+/* BigQuery's TIMESTAMP range, 0001-01-01 to 9999-12-31, in Unix microseconds */
+#define BQ_MIN_TIMESTAMP	INT64CONST(-62135596800000000)
+#define BQ_MAX_TIMESTAMP	INT64CONST(253402300799999999)
 
 /* A time qual's value as a timestamptz, as PostgreSQL compares them */
 static TimestampTz
@@ -424,10 +424,12 @@ add_item(BqState *st, FuUpperKind kind, int col)
 	st->ncells += (kind == FU_UPPER_AVG) ? 2 : 1;
 }
 
-/* The SELECT list of the items */
+/* The SELECT list of the items; result names are unique, as BigQuery wants */
 static void
 select_list(BqState *st, StringInfo sql)
 {
+	Bitmapset  *named = NULL;
+
 	appendStringInfoString(sql, "SELECT ");
 	for (int i = 0; i < st->nitems; i++)
 	{
@@ -441,19 +443,23 @@ select_list(BqState *st, StringInfo sql)
 		{
 			case FU_UPPER_GROUP:
 			case FU_UPPER_GROUP_MONTH:
-				appendStringInfo(sql, "%s AS %s", expr, name);
+				if (bms_is_member(it->col, named))
+					appendStringInfo(sql, "%s AS %s_%d", expr, name, i);
+				else
+					appendStringInfo(sql, "%s AS %s", expr, name);
+				named = bms_add_member(named, it->col);
 				break;
 			case FU_UPPER_COUNT_STAR:
-				appendStringInfoString(sql, "COUNT(*) AS count");
+				appendStringInfo(sql, "COUNT(*) AS count_%d", i);
 				break;
 			case FU_UPPER_AVG:
 				/* PostgreSQL divides the exact sum: so does the scan */
-				appendStringInfo(sql, "SUM(%s) AS avg_%s_sum, COUNT(%s) AS avg_%s_count",
-								 expr, name, expr, name);
+				appendStringInfo(sql, "SUM(%s) AS avg_%s_%d_sum, COUNT(%s) AS avg_%s_%d_count",
+								 expr, name, i, expr, name, i);
 				break;
 			default:
-				appendStringInfo(sql, "%s(%s) AS %s_%s", agg_sql(it->kind), expr,
-								 fu_upper_name(it->kind), name);
+				appendStringInfo(sql, "%s(%s) AS %s_%s_%d", agg_sql(it->kind), expr,
+								 fu_upper_name(it->kind), name, i);
 				break;
 		}
 	}
@@ -472,6 +478,7 @@ cost_begin(FuScan *scan)
 	StringInfoData body;
 	int			nparams = 0;
 	int			ngroups = 0;
+	uint8		rid[16];
 	ListCell   *lc;
 	FuRequest  *req;
 
@@ -527,12 +534,28 @@ cost_begin(FuScan *scan)
 		appendStringInfo(&body, ",\"parameterMode\":\"NAMED\",\"queryParameters\":[%s]",
 						 params.data);
 	appendStringInfoString(&body, ",\"formatOptions\":{\"useInt64Timestamp\":true}");
-	appendStringInfoString(&body, ",\"timeoutMs\":10000}");
+	appendStringInfoString(&body, ",\"timeoutMs\":10000");
+
+	/*
+	 * A retry of the POST (a timeout, a 5xx after the job was made) must not
+	 * run and bill the query again: BigQuery answers a requestId it has seen
+	 * in the last 15 minutes with that job.
+	 */
+	if (pg_strong_random(rid, sizeof(rid)))
+	{
+		appendStringInfoString(&body, ",\"requestId\":\"");
+		for (int i = 0; i < (int) sizeof(rid); i++)
+			appendStringInfo(&body, "%02x", rid[i]);
+		appendStringInfoChar(&body, '"');
+	}
+	appendStringInfoChar(&body, '}');
 
 	req = fu_request_new(scan, "BigQuery jobs.query", "POST", st->base,
 						 psprintf("bigquery/v2/projects/%s/queries",
 								  fu_url_encode(st->project)));
 	fu_request_body(req, "application/json", body.data, body.len);
+	/* BigQuery bills the bytes a query scans, not its calls */
+	req->billable = false;
 }
 
 /* ---------- page parsing ---------- */
@@ -607,12 +630,14 @@ bq_scalar(void *arg, FuJsonWalk *w, char *tok, FuJsonToken type)
 	{
 		if (fu_walk_at(w, 1, F_jobComplete))
 		{
+			if (type != FU_JSON_TRUE && type != FU_JSON_FALSE)
+				fu_walk_malformed(w, "jobComplete is not a boolean.");
 			st->complete_seen = true;
 			st->complete = (type == FU_JSON_TRUE);
 		}
 		else if (type != FU_JSON_STRING)
 			return;
-		else if (fu_walk_at(w, 1, F_pageToken))
+		else if (fu_walk_at(w, 1, F_pageToken) && tok[0])
 			st->page_token = tok;
 		else if (fu_walk_at(w, 1, F_totalBytesProcessed))
 			st->page_bytes = tok;
@@ -670,8 +695,8 @@ parse_int64(FuRequest *req, const char *what, const char *s)
 	errno = 0;
 	v = strtoi64(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < 0)
-		fu_json_malformed(req->label, psprintf("%s \"%s\" is not a count.", what,
-											   fu_api_text(s)));
+		fu_json_malformed(req->label, psprintf("%s \"%s\" is not a non-negative integer.",
+											   what, fu_api_text(s)));
 	return v;
 }
 
@@ -855,7 +880,7 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 		{
 			case FU_UPPER_COUNT_STAR:
 			case FU_UPPER_COUNT:
-				values[out] = Int64GetDatum(parse_int64(st->req, "A count", s));
+				values[out] = Int64GetDatum(parse_int64(st->req, "The count", s));
 				break;
 			case FU_UPPER_AVG:
 				{
@@ -863,12 +888,12 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 
 					/* avg of no value is NULL, as sum/count would divide by 0 */
 					nulls[out] = (s == NULL || n == NULL ||
-								  parse_int64(st->req, "A count", n) == 0);
+								  parse_int64(st->req, "The count", n) == 0);
 					if (!nulls[out])
 						values[out] = DirectFunctionCall2(numeric_div,
 														  fu_numeric_datum(s, cost_columns[it->col].name),
 														  DirectFunctionCall1(int8_numeric,
-																			  Int64GetDatum(parse_int64(st->req, "A count", n))));
+																			  Int64GetDatum(parse_int64(st->req, "The count", n))));
 					break;
 				}
 			default:

@@ -186,9 +186,17 @@ in_list(const char *s, const char *const *list)
 static FuPushdown
 metrics_classify_qual(const FuSource *src, const FuQual *q)
 {
-	/* rows exist per project, aligner and period: only the API decides */
-	if (q->col == COL_PROJECT_ID || q->col == COL_ALIGNER ||
-		q->col == COL_PERIOD)
+	/* values of another type (name, varchar through a cast) stay local */
+	if (q->col == COL_PERIOD)
+		return (q->valtype == INT2OID || q->valtype == INT4OID ||
+				q->valtype == INT8OID) ? FU_PUSH_EXACT : FU_PUSH_NONE;
+	if (q->col == COL_TS)
+		return (q->valtype == TIMESTAMPTZOID || q->valtype == DATEOID ||
+				q->valtype == TIMESTAMPOID) ? FU_PUSH_RECHECK : FU_PUSH_NONE;
+	if (q->valtype != TEXTOID)
+		return FU_PUSH_NONE;
+	/* rows exist per project and aligner: only the API decides */
+	if (q->col == COL_PROJECT_ID || q->col == COL_ALIGNER)
 		return FU_PUSH_EXACT;
 	return FU_PUSH_RECHECK;
 }
@@ -289,8 +297,29 @@ typedef struct MState
 	double		dist_mean;
 	bool		dist_seen;
 	char	   *next_token;
-	List	   *found;			/* discovery: metric types */
+	List	   *found;			/* discovery: Descriptor * */
+	char	   *d_type;			/* the descriptor being read */
+	char	   *d_kind;
+	char	   *d_vtype;
 } MState;
+
+/* A metric type metricDescriptors.list found */
+typedef struct Descriptor
+{
+	char	   *type;
+	char	   *kind;			/* GAUGE, DELTA, CUMULATIVE; NULL: unknown */
+	char	   *vtype;			/* DOUBLE, BOOL, STRING...; NULL: unknown */
+} Descriptor;
+
+/* A period qual's value; a value no period can be matches none */
+static int
+period_value(FuQual *q, Datum d)
+{
+	int64		v = q->valtype == INT8OID ? DatumGetInt64(d) :
+		q->valtype == INT2OID ? DatumGetInt16(d) : DatumGetInt32(d);
+
+	return (v < 60 || v > MAX_PERIOD) ? -1 : (int) v;
+}
 
 static List *
 period_values(FuQual *q)
@@ -298,10 +327,11 @@ period_values(FuQual *q)
 	List	   *l = NIL;
 
 	if (q->op == FU_OP_EQ)
-		return list_make1_int(DatumGetInt32(q->value));
+		return period_value(q, q->value) < 0 ? NIL :
+			list_make1_int(period_value(q, q->value));
 	for (int i = 0; i < q->nelems; i++)
-		if (!q->elemnulls[i])
-			l = list_append_unique_int(l, DatumGetInt32(q->elems[i]));
+		if (!q->elemnulls[i] && period_value(q, q->elems[i]) >= 0)
+			l = list_append_unique_int(l, period_value(q, q->elems[i]));
 	return l;
 }
 
@@ -354,10 +384,12 @@ read_window(FuScan *scan, MState *st)
 				(int64) (Max(Min(e, 1e11), -1e11) * USECS_PER_SEC);
 			slack = USECS_PER_DAY;
 		}
-		if (q->op == FU_OP_GT)
-			st->lo = Max(st->lo, v - slack), lo_set = true;
-		else if (q->op == FU_OP_GE || q->op == FU_OP_EQ)
-			st->lo = Max(st->lo, v - slack - 1), lo_set = true;
+		if (q->op == FU_OP_GT || q->op == FU_OP_GE || q->op == FU_OP_EQ)
+		{
+			/* reads exclude startTime: start just before a >= bound */
+			st->lo = Max(st->lo, v - slack - (q->op == FU_OP_GT ? 0 : 1));
+			lo_set = true;
+		}
 		if (q->op == FU_OP_LT)
 			st->hi = Min(st->hi, v + slack - 1);
 		else if (q->op == FU_OP_LE || q->op == FU_OP_EQ)
@@ -366,6 +398,8 @@ read_window(FuScan *scan, MState *st)
 	st->hi = Min(st->hi, now);
 	if (!lo_set)
 		st->lo = st->hi - USECS_PER_DAY;
+	/* nothing is older than 1970: an unbounded start is that */
+	st->lo = Max(st->lo, -1);
 }
 
 /* RFC 3339 in UTC, with microseconds when there are any */
@@ -481,16 +515,32 @@ series_filter(MState *st, const char *metric)
 	return buf.data;
 }
 
+/*
+ * The requests of one metric type.  kind and vtype, when known (a
+ * discovered type), choose the default aligner as for the known ones: a
+ * cumulative counter's rate, a boolean's fraction true; text values have no
+ * aligned form and are read only when an aligner is named.
+ */
 static void
 add_series_requests(FuScan *scan, MState *st, const char *project,
-					const char *metric)
+					const char *metric, const char *kind, const char *vtype)
 {
 	List	   *aligners = st->mq.aligners;
 	ListCell   *la;
 
 	if (!st->mq.c_aligners)
-		aligners = list_make1(in_list(metric, cumulative_metrics) ?
-							  "ALIGN_RATE" : "ALIGN_MEAN");
+	{
+		const char *aligner = "ALIGN_MEAN";
+
+		if (vtype && strcmp(vtype, "STRING") == 0)
+			return;
+		if (vtype && strcmp(vtype, "BOOL") == 0)
+			aligner = "ALIGN_FRACTION_TRUE";
+		else if ((kind && strcmp(kind, "CUMULATIVE") == 0) ||
+				 in_list(metric, cumulative_metrics))
+			aligner = "ALIGN_RATE";
+		aligners = list_make1((char *) aligner);
+	}
 	foreach(la, aligners)
 	{
 		char	   *aligner = (char *) lfirst(la);
@@ -499,6 +549,9 @@ add_series_requests(FuScan *scan, MState *st, const char *project,
 			list_make1_int(DEFAULT_PERIOD);
 		ListCell   *lp;
 
+		/* raw points have no period: another aligner's rows may match */
+		if (none && st->mq.c_periods && list_length(aligners) > 1)
+			continue;
 		if (none && st->mq.c_periods)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -664,7 +717,7 @@ metrics_begin(FuScan *scan)
 			continue;
 		}
 		foreach(lc, metrics)
-			add_series_requests(scan, st, project, (char *) lfirst(lc));
+			add_series_requests(scan, st, project, (char *) lfirst(lc), NULL, NULL);
 	}
 }
 
@@ -693,13 +746,15 @@ enum
 	F_metricDescriptors,
 	F_executionErrors,
 	F_stringValue,
+	F_metricKind,
 };
 
 static const char *const gm_names[] = {
 	"timeSeries", "nextPageToken", "metric", "resource", "type", "labels",
 	"valueType", "unit", "points", "interval", "endTime", "value",
 	"doubleValue", "int64Value", "boolValue", "distributionValue", "mean",
-	"count", "metricDescriptors", "executionErrors", "stringValue", NULL
+	"count", "metricDescriptors", "executionErrors", "stringValue", "metricKind",
+	NULL
 };
 
 /* "2026-06-14T10:05:00Z", "...:00.5Z" or with an offset */
@@ -760,7 +815,9 @@ gm_object_start(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 3 && fu_walk_at(w, 1, F_timeSeries))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_metricDescriptors))
+		st->d_type = st->d_kind = st->d_vtype = NULL;
+	else if (w->depth == 3 && fu_walk_at(w, 1, F_timeSeries))
 	{
 		Series	   *s;
 
@@ -789,7 +846,16 @@ gm_object_end(void *arg, FuJsonWalk *w)
 {
 	MState	   *st = (MState *) arg;
 
-	if (w->depth == 3 && fu_walk_at(w, 1, F_timeSeries))
+	if (w->depth == 3 && fu_walk_at(w, 1, F_metricDescriptors) && st->d_type)
+	{
+		Descriptor *d = palloc(sizeof(Descriptor));
+
+		d->type = st->d_type;
+		d->kind = st->d_kind;
+		d->vtype = st->d_vtype;
+		st->found = lappend(st->found, d);
+	}
+	else if (w->depth == 3 && fu_walk_at(w, 1, F_timeSeries))
 	{
 		Series	   *s = &st->series[st->nseries - 1];
 		const GcpResourceType *t = s->resource_type ? find_type(s->resource_type) : NULL;
@@ -851,16 +917,23 @@ gm_scalar(void *arg, FuJsonWalk *w, char *tok, FuJsonToken type)
 
 	if (w->depth == 1)
 	{
-		if (fu_walk_at(w, 1, F_nextPageToken) && type == FU_JSON_STRING)
+		/* proto3 JSON may send an empty token for "no more pages" */
+		if (fu_walk_at(w, 1, F_nextPageToken) && type == FU_JSON_STRING && tok[0])
 			st->next_token = tok;
 		return;
 	}
 	/* metricDescriptors.list: the types found */
 	if (st->req->discovery)
 	{
-		if (w->depth == 3 && fu_walk_at(w, 1, F_metricDescriptors) &&
-			fu_walk_at(w, 3, F_type) && type == FU_JSON_STRING)
-			st->found = lappend(st->found, pstrdup(tok));
+		if (w->depth != 3 || !fu_walk_at(w, 1, F_metricDescriptors) ||
+			type != FU_JSON_STRING)
+			return;
+		if (fu_walk_at(w, 3, F_type))
+			st->d_type = tok;
+		else if (fu_walk_at(w, 3, F_metricKind))
+			st->d_kind = tok;
+		else if (fu_walk_at(w, 3, F_valueType))
+			st->d_vtype = tok;
 		return;
 	}
 	if (!fu_walk_at(w, 1, F_timeSeries) || w->depth < 3 || st->nseries == 0)
@@ -954,15 +1027,16 @@ metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 
 		foreach(lc, st->found)
 		{
-			char	   *metric = (char *) lfirst(lc);
+			Descriptor *d = (Descriptor *) lfirst(lc);
 			bool		ok = true;
 			ListCell   *lp;
 
 			foreach(lp, st->mq.prefixes)
-				ok &= strncmp(metric, (char *) lfirst(lp),
+				ok &= strncmp(d->type, (char *) lfirst(lp),
 							  strlen((char *) lfirst(lp))) == 0;
 			if (ok)
-				add_series_requests(scan, st, (char *) req->pdata, metric);
+				add_series_requests(scan, st, (char *) req->pdata, d->type,
+									d->kind, d->vtype);
 		}
 		MemoryContextSwitchTo(old);
 	}

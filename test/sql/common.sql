@@ -58,8 +58,10 @@ CREATE OR REPLACE FUNCTION emu.config(body text) RETURNS void LANGUAGE sql AS
   $$ SELECT emu.call('/_emulator/config', body) $$;
 CREATE OR REPLACE FUNCTION emu.fault(body text) RETURNS void LANGUAGE sql AS
   $$ SELECT emu.call('/_emulator/fault', body) $$;
+-- (a BigQuery requestId is random: masked)
 CREATE OR REPLACE FUNCTION emu.requests() RETURNS SETOF text LANGUAGE sql AS
-  $$ SELECT emu.call('/_emulator/requests') $$;
+  $$ SELECT regexp_replace(l, '"requestId":"[0-9a-f]+"', '"requestId":"<id>"')
+     FROM emu.call('/_emulator/requests') AS l $$;
 -- a page body the next request gets instead of the real answer
 CREATE OR REPLACE FUNCTION emu.body(b text) RETURNS void LANGUAGE sql AS
   $$ SELECT emu.fault(json_build_object('kind', 'malformed', 'body', b)::text) $$;
@@ -79,7 +81,8 @@ RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE line text;
 BEGIN
   FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || query LOOP
-    RETURN NEXT replace(line, current_setting('fu_test.emu'), '<emulator>');
+    RETURN NEXT regexp_replace(replace(line, current_setting('fu_test.emu'), '<emulator>'),
+                               '"requestId":"[0-9a-f]+"', '"requestId":"<id>"');
   END LOOP;
 END $$;
 -- pushdown proof of a query: what EXPLAIN (VERBOSE) says will be sent, the

@@ -121,7 +121,7 @@ static const FuCredentialProvider *const gcp_credentials[] = {
 	NULL
 };
 
-/* The project of a scan: the server's, unless a qual names another */
+/* The server's project (gcp_metrics: unless a qual names others) */
 char *
 fu_gcp_project(ForeignServer *server)
 {

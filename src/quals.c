@@ -132,9 +132,9 @@ static FuQual *make_qual(int col, FuOp op, Oid valtype, Expr *val,
 						  RestrictInfo *rinfo);
 
 /*
- * "col LIKE 'abc%'" with a constant pattern whose only wildcard is the
- * final %, as the qual "col starts with abc" (the value is the prefix); the
- * LIKE itself stays a local filter.  NULL for any other LIKE.
+ * "col LIKE 'abc%...'" with a constant pattern as the qual "col starts with
+ * abc" (the value is the literal prefix, escapes undone, up to the first
+ * wildcard); the LIKE itself stays a local filter.  NULL for any other LIKE.
  */
 static FuQual *
 prefix_qual(OpExpr *oe, RelOptInfo *baserel, const int *attr_to_col)
@@ -142,7 +142,7 @@ prefix_qual(OpExpr *oe, RelOptInfo *baserel, const int *attr_to_col)
 	char	   *name = get_opname(oe->opno);
 	Expr	   *r;
 	char	   *pat;
-	size_t		len;
+	StringInfoData prefix;
 	int			col;
 
 	if (oe->opno >= FirstNormalObjectId || name == NULL ||
@@ -158,13 +158,20 @@ prefix_qual(OpExpr *oe, RelOptInfo *baserel, const int *attr_to_col)
 		((Const *) r)->consttype != TEXTOID)
 		return NULL;
 	pat = TextDatumGetCString(((Const *) r)->constvalue);
-	len = strlen(pat);
-	if (len < 2 || pat[len - 1] != '%' || strcspn(pat, "%_\\") != len - 1)
+	initStringInfo(&prefix);
+	for (; *pat && *pat != '%' && *pat != '_'; pat++)
+	{
+		/* the default escape character: the next one is literal */
+		if (*pat == '\\' && pat[1])
+			pat++;
+		appendStringInfoChar(&prefix, *pat);
+	}
+	/* no wildcard is an equality; no prefix narrows nothing */
+	if (*pat == '\0' || prefix.len == 0)
 		return NULL;
-	pat[len - 1] = '\0';
 	return make_qual(col, FU_OP_PREFIX, TEXTOID,
 					 (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
-										CStringGetTextDatum(pat), false, false),
+										CStringGetTextDatum(prefix.data), false, false),
 					 NULL);
 }
 

@@ -66,6 +66,11 @@ SELECT * FROM emu.same_rows($$
     AND service NOT IN ('Support', 'Cloud Logging') AND service_id <> '2062-016F-44A2'
     AND sku <> 'y' AND sku_id NOT IN ('z') AND region = 'us-central1' AND zone <> 'us-central1-b'
     AND cost_type = 'regular' AND currency = 'USD' AND usage_unit <> 'requests' $$);
+-- a date past the timestamps bounds nothing (as PostgreSQL compares it)
+SELECT * FROM pg_temp.run($$
+  SELECT count(*) FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-02'
+    AND usage_end_time < date '300000-01-01' $$);
 -- a value is a parameter, never SQL: quotes, backslashes and @
 SELECT * FROM pg_temp.run($$
   SELECT count(*) FROM gcp_cost

@@ -34,6 +34,17 @@ SELECT * FROM emu.pushdown($$
   WHERE metric_type LIKE 'cloudsql.googleapis.com/database/%'
     AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00'
   GROUP BY 1 $$);
+-- the literal start of any pattern (escapes undone) narrows the listing;
+-- the LIKE is checked on every row
+SELECT * FROM emu.pushdown($$
+  SELECT metric_type, aligner, count(*) FROM gcp_metrics
+  WHERE metric_type LIKE 'kubernetes.io/container/cpu/core\_%'
+    AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00'
+  GROUP BY 1, 2 $$);
+SELECT metric_type, count(*) FROM gcp_metrics
+WHERE metric_type LIKE 'cloudsql.googleapis.com/database/%/utilization'
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 01:00+00'
+GROUP BY 1 ORDER BY 1;
 -- raw points: no aggregation; the default window is the last 24 hours
 SELECT * FROM emu.pushdown($$
   SELECT count(*) FROM gcp_metrics
@@ -147,6 +158,10 @@ WHERE metric_type = 'compute.googleapis.com/instance/cpu/utilization'
   AND resource_id = '5858899134637695161'
   AND ts >= '2026-06-14 10:00+00' AND ts < '2026-06-14 11:00+00';
 SELECT line FROM emu.requests() AS line WHERE line LIKE 'monitoring%';
+-- an answer with executionErrors is partial: an error, not fewer rows
+SELECT emu.reset();
+SELECT emu.body('{"timeSeries": [], "executionErrors": [{"code": 8, "message": "Some data could not be read"}]}');
+SELECT emu.try($$SELECT count(*) FROM gcp_metrics WHERE metric_type = 'compute.googleapis.com/instance/cpu/utilization'$$);
 -- paging: a small page size takes several pages, the same points
 SELECT emu.reset();
 SELECT emu.config('{"gcp_page_size": 100}');

@@ -327,7 +327,18 @@ static TimestampTz
 qual_timestamptz(FuQual *q)
 {
 	if (q->valtype == DATEOID)
-		return DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, q->value));
+	{
+		/* a date past the timestamps compares as an infinity */
+		int			overflow = 0;
+		TimestampTz t = date2timestamptz_opt_overflow(DatumGetDateADT(q->value),
+													  &overflow);
+
+		if (overflow)
+			TIMESTAMP_NOEND(t);
+		if (overflow < 0)
+			TIMESTAMP_NOBEGIN(t);
+		return t;
+	}
 	if (q->valtype == TIMESTAMPOID)
 		return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, q->value));
 	return DatumGetTimestampTz(q->value);

@@ -298,6 +298,8 @@ typedef struct MState
 	bool		dist_seen;
 	char	   *next_token;
 	List	   *found;			/* discovery: Descriptor * */
+	char	   *exec_error;		/* executionErrors: a part could not be read */
+	bool		partial;
 	char	   *d_type;			/* the descriptor being read */
 	char	   *d_kind;
 	char	   *d_vtype;
@@ -747,6 +749,7 @@ enum
 	F_executionErrors,
 	F_stringValue,
 	F_metricKind,
+	F_message,
 };
 
 static const char *const gm_names[] = {
@@ -754,7 +757,7 @@ static const char *const gm_names[] = {
 	"valueType", "unit", "points", "interval", "endTime", "value",
 	"doubleValue", "int64Value", "boolValue", "distributionValue", "mean",
 	"count", "metricDescriptors", "executionErrors", "stringValue", "metricKind",
-	NULL
+	"message", NULL
 };
 
 /* "2026-06-14T10:05:00Z", "...:00.5Z" or with an offset */
@@ -915,6 +918,14 @@ gm_scalar(void *arg, FuJsonWalk *w, char *tok, FuJsonToken type)
 	MState	   *st = (MState *) arg;
 	Series	   *s;
 
+	/* google.rpc.Status of the parts of the answer that failed */
+	if (w->depth == 3 && fu_walk_at(w, 1, F_executionErrors))
+	{
+		st->partial = true;
+		if (fu_walk_at(w, 3, F_message) && type == FU_JSON_STRING)
+			st->exec_error = tok;
+		return;
+	}
 	if (w->depth == 1)
 	{
 		/* proto3 JSON may send an empty token for "no more pages" */
@@ -1018,7 +1029,18 @@ metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	st->in_point = false;
 	st->next_token = NULL;
 	st->found = NIL;
+	st->partial = false;
+	st->exec_error = NULL;
 	fu_parse_json_events(req->label, body, len, &gm_handlers, st);
+
+	/* part of the data could not be read: the rows would be incomplete */
+	if (st->partial)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s returned partial results", req->label),
+				 st->exec_error ?
+				 errdetail("Cloud Monitoring says: %s", fu_api_text(st->exec_error)) : 0,
+				 errhint("Run the query again later, or narrow it.")));
 
 	if (req->discovery)
 	{

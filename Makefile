@@ -38,6 +38,10 @@ OBJS += \
 	src/aws/sigv4.o \
 	src/aws/sts.o \
 	src/aws/xml.o \
+	src/azure/credentials.o \
+	src/azure/metrics.o \
+	src/azure/provider.o \
+	src/azure/usage.o \
 	src/gcp/bigquery.o \
 	src/gcp/credentials.o \
 	src/gcp/jwt.o \

@@ -28,10 +28,14 @@
 
 #define REFRESH_MARGIN_USECS	(5 * 60 * USECS_PER_SEC)
 
+#define MAX_AUDIENCE	128
+
 typedef struct AuthKey
 {
 	Oid			umid;			/* user mapping */
 	Oid			serverid;
+	char		audience[MAX_AUDIENCE];	/* what the credentials are for;
+										 * "" the provider's default */
 } AuthKey;
 
 typedef struct AuthEntry
@@ -152,7 +156,7 @@ usable(AuthEntry *e)
  */
 const FuCredential *
 fu_auth_get(const FuProvider *provider, ForeignServer *server,
-			UserMapping *user, const FuCredential *stale)
+			UserMapping *user, const FuCredential *stale, const char *audience)
 {
 	AuthKey		key;
 	AuthEntry  *e;
@@ -171,6 +175,12 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	memset(&key, 0, sizeof(key));
 	key.umid = user->umid;
 	key.serverid = server->serverid;
+	if (audience)
+	{
+		if (strlen(audience) >= MAX_AUDIENCE)
+			elog(ERROR, "credential audience \"%s\" is too long", audience);
+		strcpy(key.audience, audience);
+	}
 	e = (AuthEntry *) hash_search(auth_cache, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -186,6 +196,7 @@ fu_auth_get(const FuProvider *provider, ForeignServer *server,
 	auth.provider = provider;
 	auth.server = server;
 	auth.user = user;
+	auth.audience = audience;
 	cp = choose(&auth);
 
 	/*
@@ -240,6 +251,7 @@ fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 	auth.provider = provider;
 	auth.server = server;
 	auth.user = user;
+	auth.audience = NULL;
 	auth.cxt = CurrentMemoryContext;
 	cp = find_cp(&auth);
 	return cp && cp->describe ? cp->describe(&auth) : NULL;

@@ -150,7 +150,8 @@ extern char *fu_request_explain(FuRequest *req);
 /* auth.c */
 extern const FuCredential *fu_auth_get(const FuProvider *provider,
 									   ForeignServer *server, UserMapping *user,
-									   const FuCredential *stale);
+									   const FuCredential *stale,
+									   const char *audience);
 extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 							  UserMapping *user);
 

@@ -506,6 +506,8 @@ scan_array(Scanner *s)
 	check_list_shape(s, false);
 	if (s->walk.depth == 2 && s->walk.list && fu_walk_at(&s->walk, 1, s->walk.list_code))
 		s->walk.list_seen = true;
+	if (s->h->array_start)
+		s->h->array_start(s->state, &s->walk);
 	skip_ws(s);
 	if (s->p < s->end && *s->p == ']')
 		s->p++;
@@ -529,6 +531,8 @@ scan_array(Scanner *s)
 					   "Expected ',' or ']'");
 		}
 	}
+	if (s->h->array_end)
+		s->h->array_end(s->state, &s->walk);
 	walk_leave(&s->walk);
 }
 

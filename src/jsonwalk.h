@@ -68,6 +68,9 @@ typedef struct FuJsonHandlers
 	const char *list;
 	void		(*object_start) (void *state, FuJsonWalk *w);
 	void		(*object_end) (void *state, FuJsonWalk *w);
+	/* arrays of rows that are arrays (columnar answers) */
+	void		(*array_start) (void *state, FuJsonWalk *w);
+	void		(*array_end) (void *state, FuJsonWalk *w);
 	void		(*scalar) (void *state, FuJsonWalk *w, char *token,
 						   FuJsonToken type);
 } FuJsonHandlers;

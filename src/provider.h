@@ -247,6 +247,9 @@ typedef struct FuRequest
 	const char *explain_tag;	/* EXPLAIN shows "Request (tag)" when set */
 	const char *scope;			/* how the provider authorizes it (AWS: the
 								 * SigV4 "service/region") */
+	const char *audience;		/* the credentials it needs, when a provider
+								 * has several (an OAuth scope); NULL: the
+								 * default ones */
 	bool		discovery;		/* its pages give no rows, only requests */
 	bool		billable;		/* counts against max_billable_calls */
 	void	   *pdata;			/* the provider's */
@@ -342,6 +345,7 @@ typedef struct FuAuth
 	const struct FuProvider *provider;
 	ForeignServer *server;
 	UserMapping *user;
+	const char *audience;		/* the requests' audience; NULL: default */
 	MemoryContext cxt;			/* where the credential's data must live */
 } FuAuth;
 

@@ -16,10 +16,12 @@
 
 extern const FuProvider fu_provider_aws;
 extern const FuProvider fu_provider_gcp;
+extern const FuProvider fu_provider_azure;
 
 static const FuProvider *const builtin_providers[] = {
 	&fu_provider_aws,
 	&fu_provider_gcp,
+	&fu_provider_azure,
 	NULL
 };
 

@@ -569,7 +569,8 @@ fu_send(FuSender *sender, FuRequest *req)
 	}
 	if (req->scan != NULL)
 		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
-								req->verdict == FU_VERDICT_EXPIRED ? req->cred : NULL);
+								req->verdict == FU_VERDICT_EXPIRED ? req->cred : NULL,
+								req->audience);
 	req->http.ca_file = sender->ca_file;
 	req->http.prepare = prepare_cb;
 	req->http.classify = classify_cb;

@@ -108,6 +108,26 @@ FROM gcp_metrics
 WHERE resource_type = 'gce_instance' AND metric_type = 'compute.googleapis.com/instance/cpu/utilization'
 GROUP BY 1, 2 HAVING avg(value) < 0.05 ORDER BY 3;
 
+\echo '== Azure: a server for the subscription, the Entra ID application of the emulator'
+CREATE SERVER azure_demo FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'azure', endpoint :'emu', subscription_id '5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61');
+CREATE USER MAPPING FOR CURRENT_USER SERVER azure_demo
+  OPTIONS (tenant_id '4f8a2c61-9d3e-4b7a-8c15-2e6f0a9b3d47', client_id 'b2c1f0e9-6a7d-4e3b-9c28-5f1a0d7e4b63',
+           client_secret 'northwind~Emulator.Secret-0123456789');
+IMPORT FOREIGN SCHEMA azure FROM SERVER azure_demo INTO public;
+
+\echo '== Azure cost by service and region this month, grouped by Cost Management (one call)'
+SELECT service_name, resource_location, round(sum(cost), 2) AS cost, round(sum(cost_usd), 2) AS cost_usd
+FROM azure_usage
+WHERE usage_date >= date_trunc('month', current_date)::date
+GROUP BY 1, 2 ORDER BY cost DESC LIMIT 8;
+
+\echo '== Idle Azure VMs: every VM of the subscription, read 50 at a time with metrics:getBatch'
+SELECT regexp_replace(resource_id, '.*/', '') AS vm, region, round(avg(value)::numeric, 2) AS avg_cpu_percent
+FROM azure_metrics
+WHERE resource_type = 'virtual_machine' AND metric_name = 'Percentage CPU'
+GROUP BY 1, 2 HAVING avg(value) < 5 ORDER BY 3;
+
 \echo '== The same cost read through an assumed role (STS AssumeRole, credentials cached)'
 CREATE SERVER aws_demo_role FOREIGN DATA WRAPPER finops_usage
   OPTIONS (provider 'aws', endpoint :'emu');

@@ -72,7 +72,8 @@ EOF
 	printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
 		AKIAFINOPSEMULATOR01 'emulator/Secret/Key/For/Tests+0123456789' >"$FU_TMP/aws_credentials"
 	[ "$(id -u)" = 0 ] && chown postgres: "$FU_TMP/aws_credentials"
-	# and its Google key (GOOGLE_APPLICATION_CREDENTIALS), when the fixtures are there
+	# and its Google key (GOOGLE_APPLICATION_CREDENTIALS), when the fixtures
+	# are there, and the emulator's Entra ID application (AZURE_*)
 	local gcp_key="$FU_ROOT/../shared/fixtures/gcp-auth/service_account.json"
 	if [ -f "$gcp_key" ]; then
 		cp "$gcp_key" "$FU_TMP/gcp_key.json"
@@ -80,6 +81,9 @@ EOF
 	fi
 	fu_as_pg env AWS_SHARED_CREDENTIALS_FILE="$FU_TMP/aws_credentials" \
 		GOOGLE_APPLICATION_CREDENTIALS="$FU_TMP/gcp_key.json" \
+		AZURE_TENANT_ID=4f8a2c61-9d3e-4b7a-8c15-2e6f0a9b3d47 \
+		AZURE_CLIENT_ID=b2c1f0e9-6a7d-4e3b-9c28-5f1a0d7e4b63 \
+		AZURE_CLIENT_SECRET='northwind~Emulator.Secret-0123456789' \
 		"$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
 	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
 }

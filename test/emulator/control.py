@@ -26,6 +26,10 @@ from urllib.parse import parse_qsl
 
 import aws_cw
 import aws_sts
+import azure_auth
+import azure_cost
+import azure_monitor
+import azure_resources
 import bench as bench_mod
 import company
 import gcp_oauth
@@ -35,14 +39,20 @@ import resources
 import sigv4
 
 FAULT_KINDS = ("throttle", "error", "http500", "http503", "slow", "cut", "malformed", "truncated", "wrong_shape",
-               "drop")
+               "drop", "nocontent")
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_TEST_TOKEN_TTL = 3600
 DEFAULT_GCP_TOKEN_TTL = gcp_oauth.DEFAULT_TTL
 DEFAULT_GCP_PAGE_SIZE = 10000       # Cloud Monitoring points per page (the API's own maximum is 100,000)
+DEFAULT_AZURE_TOKEN_TTL = azure_auth.DEFAULT_TTL
+DEFAULT_AZURE_PAGE_SIZE = azure_cost.DEFAULT_PAGE_SIZE               # Cost Management rows per page
+DEFAULT_AZURE_RESOURCES_PAGE_SIZE = 100                              # ARM resource listing items per page
 # Fault "headers" may not replace the headers that frame the HTTP message.
 FRAMING_HEADERS = ("content-length", "connection", "transfer-encoding")
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+AZURE_OPERATIONS = ("azure.token", "costmanagement.query", "monitor.metrics", "monitor.getBatch", "arm.resources.list")
 
 
 class ControlError(Exception):
@@ -69,6 +79,9 @@ class State:
         self.gcp_accounts = gcp_oauth.load_accounts(gcp_auth_dir)
         self.gcp_tokens = {}
         self.gcp_token_seq = 0
+        # Azure: access tokens the Entra ID token endpoint issued (token -> {"expires", "aud", "tenant"})
+        self.azure_tokens = {}
+        self.azure_token_seq = 0
         self.reset()
 
     # -- configuration ---------------------------------------------------------
@@ -77,7 +90,9 @@ class State:
             self.config = {"page_size": self.cli_page_size, "latency_ms": 0, "today": self.cli_today,
                            "sts_credential_seconds": None, "test_token_ttl": DEFAULT_TEST_TOKEN_TTL,
                            "gcp_token_ttl": DEFAULT_GCP_TOKEN_TTL, "gcp_page_size": DEFAULT_GCP_PAGE_SIZE,
-                           "bq_incomplete_polls": 0}
+                           "bq_incomplete_polls": 0, "azure_token_ttl": DEFAULT_AZURE_TOKEN_TTL,
+                           "azure_page_size": DEFAULT_AZURE_PAGE_SIZE,
+                           "azure_resources_page_size": DEFAULT_AZURE_RESOURCES_PAGE_SIZE}
             self.faults = []
             self.log = []
             self.seq = 0
@@ -121,7 +136,8 @@ class State:
                 if not isinstance(v, int) or isinstance(v, bool) or v < -1:
                     raise ControlError("bq_incomplete_polls must be an integer >= -1")
                 new[k] = v
-            elif k in ("test_token_ttl", "gcp_token_ttl", "gcp_page_size"):
+            elif k in ("test_token_ttl", "gcp_token_ttl", "gcp_page_size", "azure_token_ttl", "azure_page_size",
+                       "azure_resources_page_size"):
                 if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                     raise ControlError("%s must be an integer >= 1" % k)
                 new[k] = v
@@ -156,6 +172,8 @@ class State:
             # Google operations ("monitoring.timeSeries.list", "oauth2.token") are dotted names of their own
             if target.count(".") == 1 and target[:1].isupper():
                 target = target.split(".", 1)[1]
+        if kind == "nocontent" and target not in AZURE_OPERATIONS:
+            raise ControlError("kind nocontent (204 No Content) needs an Azure target: %s" % ", ".join(AZURE_OPERATIONS))
         region = obj.get("region")
         if region is not None and not isinstance(region, str):
             raise ControlError("region must be a string")
@@ -190,7 +208,7 @@ class State:
         """Log and count a request.  line: its request-log text (default: derived from the body)."""
         entry = {"operation": operation, "method": method, "path": path, "headers": _log_headers(headers),
                  "body": body.decode("utf-8", "replace"), "status": None, "fault": None, "error": None,
-                 "region": region, "service": service}
+                 "region": region, "service": service, "time": round(time.time(), 3)}
         if line is not None:
             entry["_line"] = line       # keys starting with "_" stay out of the JSON log
         with self.lock:
@@ -298,6 +316,8 @@ def _log_headers(headers):
         name = name.lower()
         if name == "authorization" and "Signature=" in value:
             value = value[:value.index("Signature=")] + "Signature=<sig>"
+        elif name == "authorization" and value.strip().lower().startswith("bearer azure."):
+            value = "Bearer " + azure_auth.redact_token(value.strip()[7:].strip())
         elif name == "authorization":
             value = gcp_oauth.redact_authorization(value)
         out[name] = value if name not in out else out[name] + "," + value
@@ -676,6 +696,148 @@ def gcp_resources_text(state, query):
                                                 for r in rs).encode()
 
 
+# --- Azure expectations -----------------------------------------------------------------
+# Restated here from azure_cost.line_items() (Decimal sums) and azure_resources.sample()
+# (a plain minute loop), not through azure_cost.run() / azure_resources.aggregate().
+
+def _plain(d):
+    s = format(d, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def expect_azure_usage(state, query):
+    start = end = None
+    typ = "ActualCost"
+    groups = []
+    daily = False
+    where = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k == "start":
+            start = _date(v, "start")
+        elif k == "end":
+            end = _date(v, "end")
+        elif k == "type":
+            if v.lower() not in azure_cost.TYPES:
+                raise ControlError("type must be ActualCost, AmortizedCost or Usage")
+            typ = azure_cost.TYPES[v.lower()]
+        elif k == "group":
+            for g in v.split(","):
+                g = g.strip()
+                if not g:
+                    continue
+                if g.lower().startswith(("tag:", "tagkey:")):
+                    groups.append(("tag", g.split(":", 1)[1].lower()))
+                elif g.lower() in azure_cost.CANONICAL_DIM:
+                    groups.append(("dim", azure_cost.CANONICAL_DIM[g.lower()]))
+                else:
+                    raise ControlError("unknown group %r (a Cost Management dimension or TAG:<key>)" % g)
+        elif k == "daily":
+            daily = v == "1"
+        elif k.lower().startswith(("tag:", "tagkey:")):
+            where.setdefault(("tag", k.split(":", 1)[1].lower()), set()).add(v.lower())
+        elif k.lower() in azure_cost.CANONICAL_DIM:
+            where.setdefault(("dim", azure_cost.CANONICAL_DIM[k.lower()]), set()).add(v.lower())
+        else:
+            raise ControlError("unknown parameter %r" % k)
+    if start is None or end is None:
+        raise ControlError("start and end (exclusive) are required")
+    dataset = "AmortizedCost" if typ == "AmortizedCost" else "ActualCost"
+
+    def value(item, kind, name):
+        if kind == "dim":
+            return item[name]
+        for tk, tv in item["Tags"].items():
+            if tk.lower() == name:
+                return tv
+        return ""
+
+    sums = {}
+    day = start
+    today = state.today()
+    while day < end and day < today:
+        for item in azure_cost.line_items(day):
+            amounts = item[dataset]
+            if amounts is None:
+                continue
+            if any(value(item, kind, name).lower() not in vals for (kind, name), vals in where.items()):
+                continue
+            key = ((day.isoformat(),) if daily else ()) + tuple(value(item, k, n) for k, n in groups)
+            acc = sums.setdefault(key, [decimal.Decimal(0)] * 3)
+            for i, col in enumerate(("Cost", "CostUSD", "UsageQuantity")):
+                acc[i] += decimal.Decimal(amounts[col])
+        day += datetime.timedelta(days=1)
+    out = []
+    for key in sorted(sums):
+        a = sums[key]
+        out.append("\t".join(list(key) + [_plain(a[0]), _plain(a[1]), _plain(a[2]), azure_cost.CURRENCY]) + "\n")
+    return "".join(out)
+
+
+def expect_azure_metrics(state, query):
+    q = dict(parse_qsl(query, keep_blank_values=True))
+    for k in q:
+        if k not in ("resource_id", "metric", "start", "end", "interval", "aggregation"):
+            raise ControlError("unknown parameter %r" % k)
+    for k in ("resource_id", "metric", "start", "end"):
+        if k not in q:
+            raise ControlError("%s is required" % k)
+    r = azure_resources.find(q["resource_id"])
+    if r is None:
+        raise ControlError("unknown resource %r" % q["resource_id"])
+    m = azure_resources.METRIC_BY_NAME[r.type].get(q["metric"].lower())
+    if m is None:
+        raise ControlError("unknown metric %r for %s" % (q["metric"], r.type))
+    try:
+        start = azure_monitor.parse_time(q["start"], "start")
+        end = azure_monitor.parse_time(q["end"], "end")
+    except azure_monitor.MonitorError as e:
+        raise ControlError(e.message)
+    iv = q.get("interval", "PT1H").upper()
+    if iv not in azure_monitor.INTERVALS:
+        raise ControlError("interval must be one of %s" % ", ".join(azure_monitor.INTERVALS))
+    agg = q.get("aggregation", m.primary).lower()
+    if agg not in azure_monitor.AGGREGATIONS:
+        raise ControlError("aggregation must be one of %s" % ", ".join(azure_monitor.AGGREGATIONS))
+    first, last = int(start // 60), -(-int(math.ceil(end)) // 60)
+    now_min = int(state.now() // 60)
+    oldest = now_min - azure_resources.RETENTION_MINUTES
+    step = (last - first) if azure_monitor.INTERVALS[iv] is None else azure_monitor.INTERVALS[iv] // 60
+    if (last - first) // max(step, 1) > 100000:
+        raise ControlError("too many buckets")
+    out = []
+    b = first
+    while b < last:
+        vals = [v for v in (azure_resources.sample(r, m, t) for t in range(max(b, oldest), min(b + step, last, now_min)))
+                if v is not None]
+        if vals:
+            s = sum(vals)
+            v = {"average": s / len(vals) / m.scale, "minimum": min(vals) / m.scale, "maximum": max(vals) / m.scale,
+                 "total": s / m.scale, "count": float(len(vals))}[agg]
+            text = repr(v)
+        else:
+            text = ""
+        out.append("%s\t%s\n" % (azure_monitor.iso(b * 60), text))
+        b += step
+    return "".join(out)
+
+
+def azure_resources_text(state, query):
+    q = dict(parse_qsl(query, keep_blank_values=True))
+    for k in q:
+        if k not in ("subscription", "type", "location", "resource_group", "format"):
+            raise ControlError("unknown parameter %r" % k)
+    rtype = azure_resources.TYPE_ALIASES.get(q.get("type"), q.get("type"))
+    rs = azure_resources.resources_of(q.get("subscription"), q.get("resource_group"), rtype, q.get("location"))
+    if q.get("format") == "json":
+        return "application/json", json.dumps(
+            [{"id": r.id, "name": r.name, "type": r.type, "location": r.location, "subscription": r.sub,
+              "resource_group": r.rg, "tags": r.tags, "profile": r.profile, "idle": r.profile == "idle",
+              "attrs": r.attrs} for r in rs], sort_keys=True).encode()
+    return "text/plain; charset=utf-8", "".join("%s\t%s\t%s\n" % (r.id, r.type, r.location) for r in rs).encode()
+
+
 def _optional_module(name):
     """Another helper's module, or None while it does not exist yet."""
     try:
@@ -799,6 +961,16 @@ def handle(state, method, path, query, body):
         if path == "/_emulator/gcp/expire" and method == "POST":
             state.gcp_expire()
             return 200, text, b"ok"
+        if path == "/_emulator/azure/expire" and method == "POST":
+            azure_auth.expire_all(state)
+            return 200, text, b"ok"
+        if path == "/_emulator/expect/azure_usage" and method == "GET":
+            return 200, "text/tab-separated-values; charset=utf-8", expect_azure_usage(state, query).encode()
+        if path == "/_emulator/expect/azure_metrics" and method == "GET":
+            return 200, "text/tab-separated-values; charset=utf-8", expect_azure_metrics(state, query).encode()
+        if path == "/_emulator/azure/resources" and method == "GET":
+            ctype, payload = azure_resources_text(state, query)
+            return 200, ctype, payload
         if path == "/_emulator/expect/gcp_metrics" and method == "GET":
             return 200, "text/tab-separated-values; charset=utf-8", expect_gcp_metrics(state, query).encode()
         if path == "/_emulator/expect/gcp_cost" and method == "GET":

@@ -4,7 +4,8 @@
 Starts the server in-process on a free port, talks to it with its own small
 SigV4 client (written independently of sigv4.py) and checks paging, filter and
 group semantics, validation and signature errors, every fault kind, the
-control API and the expectation endpoint.  Last line: "N passed, M failed";
+control API and the expectation endpoint; then the BigQuery checks
+(selftest_bigquery.py) and the Azure checks (selftest_azure.py).  Last line: "N passed, M failed";
 the exit status is non-zero when anything failed.
 """
 
@@ -3175,6 +3176,16 @@ def main():
             print("FAIL: selftest_bigquery.run raised\n%s" % traceback.format_exc())
             FAILED.append("selftest_bigquery.run raised")
             n_failed += 1
+    try:
+        import selftest_azure as az         # the Azure checks (own server instance)
+        p, f, s = az.run()
+        passed, n_failed, skipped = passed + p, n_failed + f, skipped + s
+        if f:
+            FAILED.append("selftest_azure: %d failed (see its output above)" % f)
+    except Exception:
+        print("FAIL: selftest_azure.run raised\n%s" % traceback.format_exc())
+        FAILED.append("selftest_azure.run raised")
+        n_failed += 1
     for f in FAILED:
         print("failed: " + f)
     line = "%d passed, %d failed" % (passed, n_failed)

@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aws_ce  # noqa: E402
 import aws_cw  # noqa: E402
 import aws_sts  # noqa: E402
+import azure_api  # noqa: E402
 import company  # noqa: E402
 import control  # noqa: E402
 import engine_test  # noqa: E402
@@ -194,6 +195,10 @@ class Handler(BaseHTTPRequestHandler):
             route = gcp_route(self.command, raw_path, self.headers, body)
             if route is not None:
                 self._gcp(route, raw_path, query, body)
+                return
+            az = azure_api.route(self.command, raw_path)
+            if az is not None:
+                self._azure(az, raw_path, query, body)
             else:
                 self._api(raw_path, query, body)
 
@@ -583,6 +588,63 @@ class Handler(BaseHTTPRequestHandler):
         self._test_reply(entry, answer, send=answer.body[:cut])
         _hard_close(self.connection)
 
+
+    # -- Azure: Entra ID token endpoint, Cost Management, Monitor, ARM resources (azure_api.py) -------
+    def _azure(self, rt, raw_path, query, body):
+        state = self.server.state
+        line = azure_api.log_line(rt, self.command, raw_path, query, self.headers, body)
+        logged = azure_api.A.redacted_body(body) if rt.service == "aad" else body
+        region = azure_api.region_of(rt, body)
+        entry = state.begin(rt.op, self.command, self.path, self.headers.items(), logged, region=region,
+                            service=rt.service, line=line)
+        try:
+            self._latency()
+            denied = azure_api.authenticate(state, rt, self.headers)
+            if denied is not None:
+                return self._azure_reply(entry, denied)
+            fault = self._take_fault(rt.op, region)
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+                return self._azure_fault(entry, fault, rt, raw_path, query, body)
+            self._azure_reply(entry, self._azure_run(entry, rt, raw_path, query, body))
+        finally:
+            state.end(entry)
+
+    def _azure_run(self, entry, rt, raw_path, query, body):
+        try:
+            return azure_api.run(self.server.state, rt, self.command, raw_path, query, self.headers, body,
+                                 self.headers.get("Host"), self.path, entry["seq"])
+        except Exception as e:     # an emulator bug: answer 500 and show it
+            traceback.print_exc()
+            return azure_api.arm_error(500, "InternalServerError", "emulator error in azure: %s: %s"
+                                       % (type(e).__name__, e))
+
+    def _azure_reply(self, entry, ans, **kw):
+        if ans.error and not entry["fault"]:
+            entry["error"] = ans.error
+        entry["status"] = ans.status
+        rid = control.State.request_id(entry)
+        extra = (("x-ms-request-id", rid), ("x-ms-correlation-request-id", rid), ("Cache-Control", "no-cache"))
+        names = {k.lower() for k, _ in ans.headers}
+        extra = tuple(h for h in extra if h[0].lower() not in names) + ans.headers
+        self._send(ans.status, ans.ctype, ans.body, extra=extra, **kw)
+
+    def _azure_fault(self, entry, fault, rt, raw_path, query, body):
+        kind, p = fault["kind"], fault["params"]
+        if kind in ("throttle", "error", "http500", "http503", "malformed", "wrong_shape", "nocontent"):
+            return self._azure_reply(entry, azure_api.fault_answer(kind, p, rt, entry["seq"]))
+        if kind == "drop":
+            return self._drop(entry)
+        ans = self._azure_run(entry, rt, raw_path, query, body)
+        if kind == "slow":
+            time.sleep(float(p.get("delay", 2)))
+            return self._azure_reply(entry, ans)
+        cut = max(1, len(ans.body) // 2)
+        if kind == "truncated":
+            return self._azure_reply(entry, azure_api.A.Answer(ans.status, ans.body[:cut], ans.ctype, ans.headers))
+        self.close_connection = True        # cut: promise the whole body, deliver half, hang up
+        self._azure_reply(entry, ans, send=ans.body[:cut])
+        _hard_close(self.connection)
 
     # -- Google: OAuth token endpoint, Cloud Monitoring, BigQuery (JSON, bearer tokens) --------------
     def _gcp(self, route, raw_path, query, body):

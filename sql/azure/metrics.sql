@@ -16,6 +16,14 @@ FROM azure_metrics
 WHERE resource_id = '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1'
   AND ts >= '2026-06-14 10:00+00' AND ts < '2026-06-14 13:00+00'
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1;
+-- a type's resources in one region and group: the listing, then getBatch
+-- with the metric names, aggregations, interval and window asked for
+SELECT * FROM emu.pushdown($$
+  SELECT resource_id, metric_name, aggregation, ts, value FROM azure_metrics
+  WHERE resource_type = 'Microsoft.Compute/virtualMachines' AND region = 'northeurope'
+    AND resource_group = 'rg-web' AND namespace = 'Microsoft.Compute/virtualMachines'
+    AND metric_name IN ('Percentage CPU', 'Network In Total') AND aggregation IN ('Average', 'Maximum')
+    AND period = 1800 AND ts >= '2026-06-14 10:00+00' AND ts <= '2026-06-14 11:00+00' $$);
 -- the points are the emulator's, both ways; period and aggregation
 SELECT * FROM emu.same_rows($$
   SELECT ts, value FROM azure_metrics

@@ -67,14 +67,17 @@ static void
 set_token(const FuAuth *auth, FuCredential *cred, const char *token,
 		  const char *identity, const char *secret)
 {
-	AzureToken *t = MemoryContextAlloc(auth->cxt, sizeof(AzureToken));
+	/* all of it lives as long as the cached credential: in auth->cxt */
+	MemoryContext old = MemoryContextSwitchTo(auth->cxt);
+	AzureToken *t = palloc(sizeof(AzureToken));
 
-	t->access_token = MemoryContextStrdup(auth->cxt, token);
+	t->access_token = pstrdup(token);
 	cred->data = t;
-	cred->identity = MemoryContextStrdup(auth->cxt, identity);
+	cred->identity = pstrdup(identity);
 	cred->secrets = list_make1(t->access_token);
 	if (secret)
-		cred->secrets = lappend(cred->secrets, MemoryContextStrdup(auth->cxt, secret));
+		cred->secrets = lappend(cred->secrets, pstrdup(secret));
+	MemoryContextSwitchTo(old);
 }
 
 /* ---------- access_token ---------- */

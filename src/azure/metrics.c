@@ -192,7 +192,8 @@ metrics_classify_qual(const FuSource *src, const FuQual *q)
 				q->valtype == TIMESTAMPOID) ? FU_PUSH_RECHECK : FU_PUSH_NONE;
 	if (q->valtype != TEXTOID)
 		return FU_PUSH_NONE;
-	if (q->col == COL_AGGREGATION)
+	/* rows of a type show the name the query gave it */
+	if (q->col == COL_AGGREGATION || q->col == COL_RESOURCE_TYPE)
 		return FU_PUSH_EXACT;
 	return FU_PUSH_RECHECK;
 }
@@ -652,7 +653,9 @@ finish_resource(MState *st, FuJsonWalk *w)
 	d_id = fu_text_datum(id);
 	d_ns = fu_text_datum(st->res_namespace ? st->res_namespace :
 						 st->namespace ? st->namespace : "");
-	d_type = st->type ? CStringGetTextDatum(st->type->name) : d_ns;
+	/* the name the query used, a synonym of the namespace; else the seed's */
+	d_type = st->mq.type ? fu_text_datum(st->mq.type) :
+		st->type ? CStringGetTextDatum(st->type->name) : d_ns;
 	d_group = group ? fu_text_datum(group) : (Datum) 0;
 	d_region = st->res_region ? fu_text_datum(st->res_region) : (Datum) 0;
 	for (int i = st->res_first; i < st->nseries; i++)

@@ -85,7 +85,13 @@ token_obtain(const FuAuth *auth, FuCredential *cred)
 	t->token = MemoryContextStrdup(auth->cxt, vals[0]);
 	cred->data = t;
 	cred->identity = MemoryContextStrdup(auth->cxt, client);
-	cred->secrets = list_make2(t->token, MemoryContextStrdup(auth->cxt, secret));
+	{
+		/* the list lives as long as the credential */
+		MemoryContext old = MemoryContextSwitchTo(auth->cxt);
+
+		cred->secrets = list_make2(t->token, pstrdup(secret));
+		MemoryContextSwitchTo(old);
+	}
 	cred->expires = GetCurrentTimestamp() + atol(vals[1]) * USECS_PER_SEC;
 }
 

@@ -66,7 +66,9 @@ static const FuColumn metrics_columns[NUM_COLS] = {
 	{"resource_type", TEXTOID, FU_OPS_EQ, 0, NULL, valid_type,
 	"virtual_machine, sql_database, storage_account, app_service, or an ARM type such as Microsoft.Compute/virtualMachines"},
 	{"resource_group", TEXTOID, FU_OPS_SET},
-	{"region", TEXTOID, FU_OPS_SET},
+	/* a region becomes part of a host name */
+	{"region", TEXTOID, FU_OPS_SET, 0, NULL, fu_valid_region,
+	"region names such as westeurope or eastus"},
 	{"namespace", TEXTOID, FU_OPS_EQ},
 	{"metric_name", TEXTOID, FU_OPS_SET},
 	{"aggregation", TEXTOID, FU_OPS_SET, FU_COL_PER_VALUE, aggregations},
@@ -170,10 +172,13 @@ id_namespace(const char *id)
 static char *
 id_group(const char *id)
 {
-	const char *p = strcasestr(id, "/resourceGroups/");
+	const char *p = id;
 	char	   *g;
 
-	if (p == NULL)
+	/* ARM ids are compared without case */
+	while (*p && pg_strncasecmp(p, "/resourceGroups/", 16) != 0)
+		p++;
+	if (*p == '\0')
 		return NULL;
 	g = pstrdup(p + 16);
 	g[strcspn(g, "/")] = '\0';
@@ -263,7 +268,8 @@ typedef struct Series
 				has_region,
 				has_unit;
 	StringInfoData dims;
-	char	   *dim_name;
+	char	   *dim_name;		/* the metadata value being read */
+	char	   *dim_value;
 } Series;
 
 typedef struct MState
@@ -398,13 +404,32 @@ read_window(FuScan *scan, MState *st)
 	return st->start < st->end && lo > -1e11;
 }
 
+/* An ARM id as a URL path: each segment percent-encoded, '/' kept */
+static char *
+path_encode(const char *id)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	while (*id)
+	{
+		size_t		len = strcspn(id, "/");
+
+		appendStringInfoString(&b, fu_url_encode(pnstrdup(id, len)));
+		id += len;
+		if (*id == '/')
+			appendStringInfoChar(&b, *id++);
+	}
+	return b.data;
+}
+
 static void
 single_request(FuScan *scan, MState *st, const char *id)
 {
 	FuRequest  *req = fu_request_new(scan, "Azure Monitor metrics", "GET",
 									 fu_base_url(scan->server, AZURE_ARM_HOST),
 									 psprintf("%s/providers/Microsoft.Insights/metrics",
-											  id[0] == '/' ? id + 1 : id));
+											  path_encode(id[0] == '/' ? id + 1 : id)));
 	CallInfo   *ci = palloc0(sizeof(CallInfo));
 	char	   *ns = st->namespace ? st->namespace : id_namespace(id);
 
@@ -567,6 +592,21 @@ metrics_begin(FuScan *scan)
 						st->namespace ? fu_api_text(st->namespace) : "?"),
 				 errhint("Name the metrics with metric_name = '...' or IN (...).")));
 
+	/* one namespace a query: getBatch reads one at a time */
+	foreach(lc, mq->ids)
+	{
+		char	   *ns = id_namespace((char *) lfirst(lc));
+
+		if (ns && st->namespace && pg_strcasecmp(ns, st->namespace) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("\"%s\" reads resources of one namespace at a time",
+							RelationGetRelationName(scan->rel)),
+					 errdetail("\"%s\" is of namespace %s, not %s.", fu_api_text((char *) lfirst(lc)),
+							   fu_api_text(ns), fu_api_text(st->namespace)),
+					 errhint("Query each resource type separately and combine them with UNION ALL.")));
+	}
+
 	/* one resource: the ARM metrics API */
 	if (mq->c_ids && list_length(mq->ids) == 1)
 	{
@@ -594,9 +634,20 @@ metrics_begin(FuScan *scan)
 										 fu_base_url(scan->server, AZURE_ARM_HOST),
 										 psprintf("subscriptions/%s/resources", st->subscription));
 		CallInfo   *ci = palloc0(sizeof(CallInfo));
+		StringInfoData f;
 
 		fu_request_param(req, "api-version", AZURE_RESOURCES_API);
-		fu_request_param(req, "$filter", psprintf("resourceType eq '%s'", st->namespace));
+		/* an OData string: quotes doubled */
+		initStringInfo(&f);
+		appendStringInfoString(&f, "resourceType eq '");
+		for (const char *p = st->namespace; *p; p++)
+		{
+			if (*p == '\'')
+				appendStringInfoChar(&f, '\'');
+			appendStringInfoChar(&f, *p);
+		}
+		appendStringInfoChar(&f, '\'');
+		fu_request_param(req, "$filter", f.data);
 		ci->listing = true;
 		req->pdata = ci;
 		req->discovery = true;
@@ -695,7 +746,8 @@ am_object_start(void *arg, FuJsonWalk *w)
 		st->metric = st->unit = NULL;
 		st->metric_first = st->nseries;
 	}
-	else if (w->depth == b + 4 && fu_walk_at(w, b + 2, F_timeseries))
+	else if (w->depth == b + 4 && fu_walk_at(w, b, F_value) &&
+			 fu_walk_at(w, b + 2, F_timeseries))
 	{
 		Series	   *s;
 
@@ -705,7 +757,12 @@ am_object_start(void *arg, FuJsonWalk *w)
 		initStringInfo(&s->dims);
 		appendStringInfoChar(&s->dims, '{');
 	}
-	else if (w->depth == b + 6 && fu_walk_at(w, b + 4, F_data))
+	else if (w->depth == b + 6 && st->nseries > 0 &&
+			 fu_walk_at(w, b + 4, F_metadatavalues))
+		st->series[st->nseries - 1].dim_name = st->series[st->nseries - 1].dim_value = NULL;
+	else if (w->depth == b + 6 && fu_walk_at(w, b, F_value) &&
+			 fu_walk_at(w, b + 2, F_timeseries) && fu_walk_at(w, b + 4, F_data) &&
+			 st->nseries > 0)
 	{
 		st->in_point = true;
 		memset(&st->point, 0, sizeof(Point));
@@ -733,7 +790,8 @@ am_object_end(void *arg, FuJsonWalk *w)
 		}
 		return;
 	}
-	if (w->depth == b + 4 && fu_walk_at(w, b + 2, F_timeseries) && st->nseries > 0)
+	if (w->depth == b + 4 && fu_walk_at(w, b, F_value) &&
+		fu_walk_at(w, b + 2, F_timeseries) && st->nseries > 0)
 	{
 		Series	   *s = &st->series[st->nseries - 1];
 
@@ -741,6 +799,19 @@ am_object_end(void *arg, FuJsonWalk *w)
 		s->d_dims = DirectFunctionCall1(jsonb_in,
 										CStringGetDatum(pg_any_to_server(s->dims.data, s->dims.len,
 																		 PG_UTF8)));
+	}
+	else if (w->depth == b + 6 && st->nseries > 0 &&
+			 fu_walk_at(w, b + 4, F_metadatavalues))
+	{
+		Series	   *s = &st->series[st->nseries - 1];
+
+		if (s->dim_name && s->dim_value)
+		{
+			appendStringInfoString(&s->dims, s->dims.len > 1 ? ", " : "");
+			escape_json(&s->dims, s->dim_name);
+			appendStringInfoString(&s->dims, ": ");
+			escape_json(&s->dims, s->dim_value);
+		}
 	}
 	/* a metric's name and unit may follow its series */
 	else if (w->depth == b + 2 && fu_walk_at(w, b, F_value))
@@ -815,16 +886,9 @@ am_scalar(void *arg, FuJsonWalk *w, char *tok, FuJsonToken type)
 		st->metric = tok;
 	else if (w->depth == b + 6 && st->nseries > 0 && fu_walk_at(w, b + 4, F_metadatavalues))
 	{
-		/* {"name": {"value": "tier"}, "value": "Hot"} */
-		Series	   *s = &st->series[st->nseries - 1];
-
-		if (fu_walk_at(w, b + 6, F_value) && type == FU_JSON_STRING && s->dim_name)
-		{
-			appendStringInfoString(&s->dims, s->dims.len > 1 ? ", " : "");
-			escape_json(&s->dims, s->dim_name);
-			appendStringInfoString(&s->dims, ": ");
-			escape_json(&s->dims, tok);
-		}
+		/* {"name": {"value": "tier"}, "value": "Hot"}, in any order */
+		if (fu_walk_at(w, b + 6, F_value) && type == FU_JSON_STRING)
+			st->series[st->nseries - 1].dim_value = tok;
 	}
 	else if (w->depth == b + 7 && st->nseries > 0 && fu_walk_at(w, b + 4, F_metadatavalues) &&
 			 fu_walk_at(w, b + 6, F_name) && fu_walk_at(w, b + 7, F_value) &&
@@ -859,6 +923,18 @@ static const FuJsonHandlers am_handlers = {
 	.object_end = am_object_end,
 	.scalar = am_scalar,
 };
+
+/* ARM ids are compared without case */
+static bool
+member_nocase(List *l, const char *s)
+{
+	ListCell   *lc;
+
+	foreach(lc, l)
+		if (pg_strcasecmp((char *) lfirst(lc), s) == 0)
+			return true;
+	return false;
+}
 
 static void
 metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
@@ -897,7 +973,8 @@ metrics_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 			char	   *id = (char *) linitial(pair);
 			char	   *group = id_group(id);
 
-			if ((st->mq.c_ids && !fu_string_member(st->mq.ids, id)) ||
+			if (!fu_valid_region((char *) lsecond(pair)) ||
+				(st->mq.c_ids && !member_nocase(st->mq.ids, id)) ||
 				(st->mq.c_regions && !fu_string_member(st->mq.regions, lsecond(pair))) ||
 				(st->mq.c_groups && (group == NULL || !fu_string_member(st->mq.groups, group))))
 				continue;
@@ -932,17 +1009,17 @@ metrics_next_row(FuScan *scan, Datum *values, bool *nulls)
 	}
 
 	values[COL_RESOURCE_ID] = s->d_id;
-	nulls[COL_RESOURCE_ID] = false;
+	nulls[COL_RESOURCE_ID] = s->d_id == (Datum) 0;
 	values[COL_RESOURCE_TYPE] = s->d_type;
-	nulls[COL_RESOURCE_TYPE] = false;
+	nulls[COL_RESOURCE_TYPE] = s->d_type == (Datum) 0;
 	values[COL_RESOURCE_GROUP] = s->d_group;
 	nulls[COL_RESOURCE_GROUP] = !s->has_group;
 	values[COL_REGION] = s->d_region;
 	nulls[COL_REGION] = !s->has_region;
 	values[COL_NAMESPACE] = s->d_namespace;
-	nulls[COL_NAMESPACE] = false;
+	nulls[COL_NAMESPACE] = s->d_namespace == (Datum) 0;
 	values[COL_METRIC_NAME] = s->d_metric;
-	nulls[COL_METRIC_NAME] = false;
+	nulls[COL_METRIC_NAME] = s->d_metric == (Datum) 0;
 	values[COL_AGGREGATION] = CStringGetTextDatum(aggregations[a]);
 	nulls[COL_AGGREGATION] = false;
 	values[COL_PERIOD] = Int32GetDatum(st->mq.period);
@@ -954,7 +1031,7 @@ metrics_next_row(FuScan *scan, Datum *values, bool *nulls)
 	values[COL_UNIT] = s->d_unit;
 	nulls[COL_UNIT] = !s->has_unit;
 	values[COL_DIMENSIONS] = s->d_dims;
-	nulls[COL_DIMENSIONS] = false;
+	nulls[COL_DIMENSIONS] = s->d_dims == (Datum) 0;
 	return true;
 }
 

@@ -111,12 +111,13 @@ usage_classify_qual(const FuSource *src, const FuQual *q)
 		return FU_PUSH_NONE;
 	/*
 	 * "" (untagged) is a NULL tag_value here; Cost Management compares
-	 * values without case, and answers resource ids and types in lower
-	 * case: rechecked
+	 * values without case (an IN's rows may differ in case from its
+	 * values), and answers resource ids and types in lower case: rechecked
 	 */
 	if (q->col == COL_TAG_VALUE || q->col == COL_RESOURCE_ID ||
-		q->col == COL_RESOURCE_TYPE)
+		q->col == COL_RESOURCE_TYPE || q->op == FU_OP_IN)
 		return FU_PUSH_RECHECK;
+	/* "=": the rows of the value asked for, filled with it */
 	return FU_PUSH_EXACT;
 }
 
@@ -162,12 +163,22 @@ static bool
 usage_aggregates(FuPlanInfo *pi)
 {
 	int			ndims = 0;
+	bool		by_day = false;
+	bool		by_month = false;
 	ListCell   *lc;
 
 	foreach(lc, pi->upper)
 	{
 		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
 
+		if (it->col == COL_USAGE_DATE)
+		{
+			/* one date per row: the day or its month, not both */
+			by_day |= it->kind == FU_UPPER_GROUP;
+			by_month |= it->kind == FU_UPPER_GROUP_MONTH;
+			if (by_day && by_month)
+				return false;
+		}
 		if (it->kind == FU_UPPER_GROUP && it->col >= FIRST_DIM && it->col <= LAST_DIM)
 			ndims++;
 		else if (!((it->kind == FU_UPPER_GROUP || it->kind == FU_UPPER_GROUP_MONTH) &&
@@ -253,6 +264,7 @@ typedef struct UsageState
 	const char *granularity;
 	const char *cost_type;
 	bool		merge;			/* several calls or an aggregate: add up */
+	bool		upper;			/* an aggregate scan */
 	bool		by_month;		/* aggregate scan grouped by month */
 	int		   *item_group;
 	int		   *item_metric;
@@ -389,6 +401,7 @@ upper_begin(FuScan *scan, UsageState *st)
 	bool		by_date = false;
 
 	st->merge = true;
+	st->upper = true;
 	st->item_group = palloc(sizeof(int) * n);
 	st->item_metric = palloc(sizeof(int) * n);
 	st->item_fixed = palloc0(sizeof(Datum) * n);
@@ -440,6 +453,20 @@ usage_begin(FuScan *scan)
 	st->granularity = "Daily";
 	st->cost_type = "ActualCost";
 
+	/* the tag key first: a tag_value qual's filter needs it */
+	foreach(lc, scan->quals)
+	{
+		FuQual	   *q = (FuQual *) lfirst(lc);
+
+		if (q->col == COL_TAG_KEY && q->known && !q->isnull && !q->placeholder)
+		{
+			/* no row has two tag keys */
+			if (st->tag_key && strcmp(st->tag_key, fu_qual_text(q->value)) != 0)
+				return;
+			st->tag_key = fu_qual_text(q->value);
+			fu_scan_fix(scan, COL_TAG_KEY, q->value);
+		}
+	}
 	foreach(lc, scan->quals)
 	{
 		FuQual	   *q = (FuQual *) lfirst(lc);
@@ -450,14 +477,6 @@ usage_begin(FuScan *scan)
 			st->granularity = fu_qual_text(q->value);
 		else if (q->col == COL_COST_TYPE)
 			st->cost_type = fu_qual_text(q->value);
-		else if (q->col == COL_TAG_KEY && !q->placeholder)
-		{
-			/* no row has two tag keys */
-			if (st->tag_key && strcmp(st->tag_key, fu_qual_text(q->value)) != 0)
-				return;
-			st->tag_key = fu_qual_text(q->value);
-			fu_scan_fix(scan, COL_TAG_KEY, q->value);
-		}
 		else if (q->col >= FIRST_DIM && q->col <= LAST_DIM)
 		{
 			if (q->op == FU_OP_EQ)
@@ -487,9 +506,13 @@ usage_begin(FuScan *scan)
 	if (lo >= hi)
 		return;
 
-	/* at most two aggregations a call: the third metric is another call */
+	/*
+	 * At most two aggregations a call: the third metric is another call.
+	 * It asks for Cost too, so that its rows have a currency like the
+	 * first's, but takes only UsageQuantity.
+	 */
 	if (st->metric_mask == 7)
-		masks = list_make2_int(3, 4);
+		masks = list_make2_int(3, 5);
 	else
 		masks = list_make1_int(st->metric_mask);
 	if (list_length(masks) > 1 || hi - lo > MAX_DAYS)
@@ -521,6 +544,8 @@ usage_begin(FuScan *scan)
 
 			fu_request_param(req, "api-version", AZURE_COST_API);
 			fu_request_body(req, "application/json", body, strlen(body));
+			/* the metrics this call's rows give */
+			req->pdata = (void *) (intptr_t) (lfirst_int(lc) == 5 ? 4 : lfirst_int(lc));
 			st->pending++;
 		}
 	}
@@ -589,6 +614,8 @@ cm_scalar(void *arg, FuJsonWalk *w, char *tok, FuJsonToken type)
 	else if (w->depth == 4 && fu_walk_at(w, 2, F_columns) && fu_walk_at(w, 4, F_name) &&
 			 type == FU_JSON_STRING)
 	{
+		if (st->nrows > 0)
+			fu_walk_malformed(w, "Columns come after the rows.");
 		st->colnames = fu_grow(st->colnames, st->ncolumns, &st->maxcolnames, sizeof(char *));
 		st->colnames[st->ncolumns++] = tok;
 	}
@@ -631,7 +658,7 @@ usage_date(FuRequest *req, const char *s)
 				d = v % 100;
 
 	if (*end != '\0' || end == s || y < 1900 || y > 9999 || m < 1 || m > 12 ||
-		d < 1 || d > 31)
+		d < 1 || d > day_tab[isleap(y)][m - 1])
 		fu_json_malformed(req->label, psprintf("UsageDate \"%s\" is not a date YYYYMMDD.",
 											   fu_api_text(s)));
 	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
@@ -642,7 +669,8 @@ row_cmp(const void *a, const void *b, void *arg)
 {
 	const UsageRow *x = (const UsageRow *) a;
 	const UsageRow *y = (const UsageRow *) b;
-	int			n = *(int *) arg;
+	const UsageState *st = (const UsageState *) arg;
+	int			n = st->ngroups;
 	int			c;
 
 	if (x->date != y->date)
@@ -650,6 +678,9 @@ row_cmp(const void *a, const void *b, void *arg)
 	for (int i = 0; i < n; i++)
 		if ((c = strcmp(x->keys[i] ? x->keys[i] : "", y->keys[i] ? y->keys[i] : "")) != 0)
 			return c;
+	/* an aggregate adds every currency's amounts, as SQL would */
+	if (st->upper)
+		return 0;
 	return strcmp(x->currency ? x->currency : "", y->currency ? y->currency : "");
 }
 
@@ -664,13 +695,13 @@ compact(FuScan *scan, UsageState *st)
 	int			n = 0;
 
 	if (st->nacc > 1)
-		qsort_arg(st->acc, st->nacc, sizeof(UsageRow), row_cmp, &st->ngroups);
+		qsort_arg(st->acc, st->nacc, sizeof(UsageRow), row_cmp, st);
 	for (int r = 0; r < st->nacc; r++)
 	{
 		UsageRow   *row = &st->acc[r];
 		UsageRow   *dst;
 
-		if (n > 0 && row_cmp(&out[n - 1], row, &st->ngroups) == 0)
+		if (n > 0 && row_cmp(&out[n - 1], row, st) == 0)
 		{
 			dst = &out[n - 1];
 			for (int m = 0; m < NUM_METRICS; m++)
@@ -706,6 +737,7 @@ usage_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	int			key_cols[MAX_GROUPS + 1];
 	int			date_col,
 				cur_col;
+	int			take = (int) (intptr_t) req->pdata;
 	MemoryContext old;
 
 	st->cells = NULL;
@@ -733,9 +765,13 @@ usage_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	else
 		st->pending--;
 
-	/* the answer's columns, by name */
+	/* the answer's columns, by name; every metric asked for is there */
 	for (int m = 0; m < NUM_METRICS; m++)
+	{
 		metric_cols[m] = column_index(st, metric_names[m]);
+		if (metric_cols[m] < 0 && (take & (1 << m)) && st->nrows > 0)
+			fu_json_malformed(req->label, psprintf("The answer has no %s column.", metric_names[m]));
+	}
 	for (int g = 0; g < st->ngroups; g++)
 		key_cols[g] = column_index(st, st->group_cols[g] == COL_TAG_VALUE ? "TagValue" :
 								   dim_names[st->group_cols[g] - FIRST_DIM]);
@@ -767,7 +803,7 @@ usage_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 			row->keys[g] = cells[key_cols[g]] ? pstrdup(cells[key_cols[g]]) : NULL;
 		row->currency = cur_col >= 0 && cells[cur_col] ? pstrdup(cells[cur_col]) : NULL;
 		for (int m = 0; m < NUM_METRICS; m++)
-			if (metric_cols[m] >= 0 && cells[metric_cols[m]])
+			if (metric_cols[m] >= 0 && cells[metric_cols[m]] && (take & (1 << m)))
 			{
 				if (st->types[r * st->ncolumns + metric_cols[m]] != FU_JSON_NUMBER)
 					fu_json_malformed(req->label, psprintf("%s is not a number.", metric_names[m]));

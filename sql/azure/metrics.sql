@@ -75,6 +75,18 @@ WHERE r->>'operation' = 'monitor.metrics' ORDER BY (r->>'seq')::int;
 -- errors
 SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE metric_name = 'Percentage CPU'$$);
 SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_type = 'vm'$$);
+-- a region becomes a host name: only a region's name is one
+SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_id IN ('/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1', '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/api-1') AND region = 'attacker.example/'$$);
+-- resources of two namespaces in one query
+SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_id IN ('/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1', '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-data/providers/Microsoft.Sql/servers/nw-sql/databases/orders')$$);
+-- answers of unexpected shapes: rows where they make sense, never a crash
+SELECT emu.reset();
+SELECT emu.body('{"value": [], "x": [{"timeseries": [{"data": [{"timeStamp": "2026-06-14T10:00:00Z", "average": 1}]}]}]}');
+SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_id = '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1'$$);
+SELECT emu.body('{"value": [{"name": {"value": "Percentage CPU"}, "unit": "Percent", "timeseries": [{"metadatavalues": [{"value": "Hot", "name": {"value": "tier"}}], "data": [{"timeStamp": "2026-06-14T10:00:00Z", "average": 1.5}, {"timeStamp": "2026-06-14T11:00:00Z"}]}]}]}');
+SELECT metric_name, ts, value, dimensions FROM azure_metrics
+WHERE resource_id = '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1'
+  AND metric_name = 'Percentage CPU' AND ts >= '2026-06-14 00:00+00';
 SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_type = 'virtual_machine' AND period = 120$$);
 SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_type = 'virtual_machine' AND aggregation = 'Sum'$$);
 SELECT emu.try($$SELECT count(*) FROM azure_metrics WHERE resource_id = '/subscriptions/5b8e2f14-7c3a-4d9e-a1b6-0f2d3c4e5a61/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1' AND metric_name = 'Percentage GPU'$$);

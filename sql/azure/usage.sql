@@ -117,7 +117,8 @@ FROM (VALUES
   ($$SELECT service_name, count(*) FROM azure_usage_by_service WHERE usage_date >= '2026-05-01' GROUP BY 1$$),
   ($$SELECT service_name, avg(cost) FROM azure_usage_by_service WHERE usage_date >= '2026-05-01' GROUP BY 1$$),
   ($$SELECT tag_value, sum(cost) FROM azure_usage WHERE tag_key = 'env' AND usage_date >= '2026-05-01' GROUP BY 1$$),
-  ($$SELECT service_name, sum(cost) FROM azure_usage_by_service WHERE usage_date >= '2026-05-01' AND cost > 1 GROUP BY 1$$)
+  ($$SELECT service_name, sum(cost) FROM azure_usage_by_service WHERE usage_date >= '2026-05-01' AND cost > 1 GROUP BY 1$$),
+  ($$SELECT date_trunc('month', usage_date), usage_date, sum(cost) FROM azure_usage_by_service WHERE usage_date >= '2026-05-01' GROUP BY 1, 2$$)
 ) AS v(q);
 
 -- errors before any call

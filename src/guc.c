@@ -16,7 +16,8 @@ PG_MODULE_MAGIC;
 
 int			fu_max_billable_calls = 50;
 int			fu_connect_timeout_ms = 10000;
-int			fu_request_timeout_ms = 120000;
+int			fu_request_timeout_ms = 30000;
+int			fu_retry_budget_ms = 90000;
 int			fu_max_response_kb = 131072;
 int			fu_max_retries = 4;
 int			fu_retry_base_ms = 500;
@@ -58,9 +59,14 @@ _PG_init(void)
 							"Time allowed to connect to a cloud API.",
 							NULL, &fu_connect_timeout_ms, 10000, 1, 600000,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("finops_usage.retry_budget",
+							"Time after which a failing request is not retried again.",
+							"Counted from its first attempt: with the per-attempt timeout, a silent server ends a query within about two minutes. 0: only max_retries counts.",
+							&fu_retry_budget_ms, 90000, 0, 3600000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("finops_usage.request_timeout",
 							"Time allowed for one HTTP request, body included.",
-							NULL, &fu_request_timeout_ms, 120000, 1, 3600000,
+							NULL, &fu_request_timeout_ms, 30000, 1, 3600000,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("finops_usage.max_response_size",
 							"Largest HTTP response body accepted.",
@@ -100,6 +106,7 @@ fu_http_settings(FuHttpSettings *settings)
 {
 	settings->connect_timeout_ms = fu_connect_timeout_ms;
 	settings->request_timeout_ms = fu_request_timeout_ms;
+	settings->retry_budget_ms = fu_retry_budget_ms;
 	settings->max_response_bytes = (size_t) fu_max_response_kb * 1024;
 	settings->max_retries = fu_max_retries;
 	settings->retry_base_ms = fu_retry_base_ms;

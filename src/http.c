@@ -27,6 +27,7 @@
 #include "common/pg_prng.h"
 #include "http.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -364,6 +365,17 @@ transfer_start(Transfer *t)
 				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
 
+	/* a line break would end the header, or the request, early */
+	if (strpbrk(req->url, "\r\n") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("the URL of an HTTP request contains a line break")));
+	foreach(lc, req->headers)
+		if (strpbrk((char *) lfirst(lc), "\r\n") != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("a header of an HTTP request contains a line break"),
+					 errdetail("The header's value came from an option, a condition or an API answer.")));
 	foreach(lc, req->headers)
 	{
 		struct curl_slist *n = curl_slist_append(t->slist, (char *) lfirst(lc));
@@ -389,6 +401,10 @@ transfer_start(Transfer *t)
 		   (long) t->batch->settings.connect_timeout_ms);
 	SETOPT(t->easy, CURLOPT_TIMEOUT_MS,
 		   (long) t->batch->settings.request_timeout_ms);
+	/* a trickle (under 1 kB in 20 s) is a stalled server */
+	SETOPT(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	SETOPT(t->easy, CURLOPT_LOW_SPEED_TIME,
+		   Max(1L, Min(20L, (long) t->batch->settings.request_timeout_ms / 1000)));
 	SETOPT(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file)
@@ -418,7 +434,8 @@ transfer_start(Transfer *t)
 				 errmsg("could not start an HTTP transfer")));
 	t->state = XFER_RUNNING;
 	t->batch->running++;
-	req->attempts++;
+	if (req->attempts++ == 0)
+		req->first_attempt = GetCurrentTimestamp();
 }
 
 /*
@@ -498,7 +515,10 @@ transfer_finish(Transfer *t)
 		{
 			snprintf(req->error, sizeof(req->error), "%s",
 					 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
-			retry = transient_failure(rc);
+			/* a server that answers headers too large will do so again */
+			retry = transient_failure(rc) &&
+				strstr(req->error, "too large") == NULL &&
+				strstr(req->error, "Too large") == NULL;
 		}
 	}
 	else
@@ -537,6 +557,11 @@ transfer_finish(Transfer *t)
 		}
 	}
 
+	/* retries end with their number, or their time: a silent server */
+	if (retry && batch->settings.retry_budget_ms > 0 &&
+		TimestampDifferenceExceeds(req->first_attempt, GetCurrentTimestamp(),
+								   batch->settings.retry_budget_ms))
+		retry = false;
 	if (retry && req->attempts <= batch->settings.max_retries)
 	{
 		fu_http_release(req);
@@ -680,7 +705,9 @@ fu_http_batch_wait(FuHttpBatch *batch)
 			curl_multi_timeout(fu_multi, &ct);
 			if (ct >= 0 && ct < timeout)
 				timeout = ct;
+			pgstat_report_wait_start(PG_WAIT_EXTENSION);
 			mc = curl_multi_wait(fu_multi, NULL, 0, (int) timeout, NULL);
+			pgstat_report_wait_end();
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_ERROR),
@@ -688,6 +715,10 @@ fu_http_batch_wait(FuHttpBatch *batch)
 								curl_multi_strerror(mc))));
 		}
 		else if (timeout > 0)
+		{
+			pgstat_report_wait_start(PG_WAIT_EXTENSION);
 			pg_usleep(timeout * 1000L);
+			pgstat_report_wait_end();
+		}
 	}
 }

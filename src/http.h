@@ -17,6 +17,8 @@
 #ifndef FU_HTTP_H
 #define FU_HTTP_H
 
+#include "datatype/timestamp.h"
+
 #include "nodes/pg_list.h"
 
 typedef struct FuHttpRequest FuHttpRequest;
@@ -49,6 +51,7 @@ typedef struct FuHttpSettings
 	int			retry_base_ms;
 	int			retry_max_ms;
 	int			max_concurrency;
+	int			retry_budget_ms;	/* no retry starts after this long */
 } FuHttpSettings;
 
 struct FuHttpRequest
@@ -74,6 +77,7 @@ struct FuHttpRequest
 	char		error[256];
 	int			attempts;
 	int			throttles;
+	TimestampTz first_attempt;	/* when the first attempt started */
 
 	/* private to http.c */
 	void	   *priv;

@@ -19,11 +19,25 @@
 char *
 fu_api_text(const char *s)
 {
+	size_t		len;
+
 	if (s == NULL)
 		return NULL;
-	if (!pg_verify_mbstr(PG_UTF8, s, strlen(s), true))
+	len = strlen(s);
+	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 		return pstrdup("(message not valid UTF-8)");
-	return pg_any_to_server(s, strlen(s), PG_UTF8);
+	/* a provider's text in a message or the log stays short: cut, said so */
+	if (len > FU_API_TEXT_MAX)
+	{
+		int			cut = pg_encoding_mbcliplen(PG_UTF8, s, len, FU_API_TEXT_MAX);
+
+		/* the same encoding is not copied: cut a copy */
+		char	   *part = pnstrdup(s, cut);
+
+		return psprintf("%s... (cut: %zu bytes)",
+						pg_any_to_server(part, cut, PG_UTF8), len);
+	}
+	return pg_any_to_server(s, len, PG_UTF8);
 }
 
 /* s with every occurrence of each secret replaced (s may be NULL) */

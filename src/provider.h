@@ -271,7 +271,8 @@ typedef struct FuRequest
 	char	   *first_method;
 	FuNextPage	next;			/* what the last page asked for */
 	int			next_delay_ms;	/* before the next attempt (polling) */
-	char	   *last_token;		/* a repeated token is a loop */
+	char	   *last_token;		/* the token of the page being asked for */
+	List	   *tokens;			/* every token so far: a repeat is a loop */
 	int			pages;			/* pages received */
 	bool		done;
 	bool		in_flight;
@@ -535,7 +536,8 @@ fu_grow(void *array, int n, int *max, Size elem_size)
 extern Datum fu_text_datum(const char *s);
 extern Datum fu_numeric_datum(const char *s, const char *column);
 
-/* message.c: text in messages */
+/* message.c: text in messages (provider text longer than this is cut) */
+#define FU_API_TEXT_MAX		400
 extern char *fu_api_text(const char *s);
 extern char *fu_redact(const char *s, List *secrets);
 extern char *fu_word_list(List *words, const char *conjunction);

@@ -178,22 +178,45 @@ fu_request_url(FuRequest *req)
 }
 
 /* "POST https://host/path {body}" for EXPLAIN, long bodies cut */
+/* A URL with its "user:password@" part masked */
+static char *
+without_userinfo(const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *at;
+
+	if (p == NULL)
+		return pstrdup(url);
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', end - p);
+	if (at == NULL)
+		return pstrdup(url);
+	return psprintf("%.*s<credentials>%s", (int) (p - url), url, at);
+}
+
 char *
 fu_request_explain(FuRequest *req)
 {
 	const char *body = req->first_body ? req->first_body : "";
 	int			len = strlen(body);
+	char	   *text;
 
 	/* a batch of 500 metric queries is long: show its start */
 	if (len > FU_EXPLAIN_BODY_MAX)
 		body = psprintf("%.*s... (%d bytes)",
 						pg_encoding_mbcliplen(PG_UTF8, body, len, FU_EXPLAIN_BODY_MAX),
 						body, len);
-	/* what requests carry is UTF-8 */
-	return fu_api_text(psprintf("%s %s%s%s",
-								req->first_method ? req->first_method : req->method,
-								req->first_url ? req->first_url : fu_request_url(req),
-								*body ? " " : "", body));
+	/* what requests carry is UTF-8; a password in the URL is not shown */
+	text = psprintf("%s %s%s%s",
+					req->first_method ? req->first_method : req->method,
+					without_userinfo(req->first_url ? req->first_url :
+									 fu_request_url(req)),
+					*body ? " " : "", body);
+	if (!pg_verify_mbstr(PG_UTF8, text, strlen(text), true))
+		return pstrdup("(request not valid UTF-8)");
+	return pg_any_to_server(text, strlen(text), PG_UTF8);
 }
 
 /* ---------- paging ---------- */
@@ -210,12 +233,25 @@ begin_next(FuRequest *req, FuNextPage next, const char *token)
 		return false;
 	if (token)
 	{
-		/* a server that hands the same token back would loop forever */
-		if (req->last_token && strcmp(req->last_token, token) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("%s returned the same page token twice", req->label),
-					 errdetail("Following it would fetch the same page forever.")));
+		ListCell   *lc;
+
+		/*
+		 * A server that hands a token back again (the last one, or one of
+		 * a cycle) would loop forever, billing every page
+		 */
+		foreach(lc, req->tokens)
+			if (strcmp((char *) lfirst(lc), token) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("%s returned the same page token twice", req->label),
+						 errdetail("Following it would fetch the same pages forever.")));
+		{
+			/* parse_page runs in the page's context: the list outlives it */
+			MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(req));
+
+			req->tokens = lappend(req->tokens, pstrdup(token));
+			MemoryContextSwitchTo(old);
+		}
 	}
 	if (req->next_cxt == NULL)
 		req->next_cxt = AllocSetContextCreate(GetMemoryChunkContext(req),

@@ -36,7 +36,8 @@ value_error_callback(void *arg)
 {
 	ValueContext *vc = (ValueContext *) arg;
 
-	errcontext("column \"%s\", value \"%s\"", vc->column, vc->value);
+	/* fu_api_text cuts a long value: a huge number is not echoed whole */
+	errcontext("column \"%s\", value \"%s\"", vc->column, fu_api_text(vc->value));
 }
 
 /*
@@ -90,6 +91,17 @@ fu_numeric_datum(const char *s, const char *column)
 	/* the amounts of the APIs are plain decimals: the common case */
 	if (fast_decimal(s, &d))
 		return d;
+
+	/*
+	 * Money is a finite decimal: not NaN nor an infinity, which numeric
+	 * would take, and not a thousand digits long
+	 */
+	if (strspn(s, "+-0123456789.eE") != strlen(s) || strlen(s) > 1000 ||
+		strpbrk(s, "0123456789") == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("the API gave \"%s\" for column \"%s\", not a decimal number",
+						fu_api_text(s), column)));
 
 	vc.column = column;
 	vc.value = s;

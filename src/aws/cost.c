@@ -703,10 +703,26 @@ new_row(CeState *st)
 	return r;
 }
 
+/* An Amount that is an object or an array is no amount: not a NULL */
+static void
+ce_container_start(FuJsonWalk *w)
+{
+	if (w->depth > 1 && fu_walk_at(w, w->depth - 1, F_Amount))
+		fu_walk_malformed(w, "An Amount is not a decimal string.");
+}
+
+static void
+ce_array_start(void *arg, FuJsonWalk *w)
+{
+	ce_container_start(w);
+}
+
 static void
 ce_object_start(void *arg, FuJsonWalk *w)
 {
 	CeState    *st = (CeState *) arg;
+
+	ce_container_start(w);
 
 	if (!fu_walk_at(w, 1, F_ResultsByTime))
 		return;
@@ -808,6 +824,7 @@ static const FuJsonHandlers ce_handlers = {
 	.list = "ResultsByTime",
 	.object_start = ce_object_start,
 	.object_end = ce_object_end,
+	.array_start = ce_array_start,
 	.scalar = ce_scalar,
 };
 

@@ -63,12 +63,24 @@ check_region(const char *name, const char *value)
 				 errmsg("invalid value for option \"%s\": \"%s\"", name, value)));
 }
 
+/* Keys go into headers: a line break would split the request */
+static void
+check_key_option(const char *name, const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value for option \"%s\"", name),
+					 errdetail("The value contains a control character (such as a line break).")));
+}
+
 static const FuOptionDef aws_options[] = {
 	{"region", ForeignServerRelationId, false, check_region},
 	{"regions", ForeignServerRelationId, false, check_region},
-	{"access_key_id", UserMappingRelationId, false, NULL},
-	{"secret_access_key", UserMappingRelationId, false, NULL},
-	{"session_token", UserMappingRelationId, false, NULL},
+	{"access_key_id", UserMappingRelationId, false, check_key_option},
+	{"secret_access_key", UserMappingRelationId, false, check_key_option},
+	{"session_token", UserMappingRelationId, false, check_key_option},
 	{"role_arn", UserMappingRelationId, false, fu_aws_check_role_arn},
 	{"external_id", UserMappingRelationId, false, fu_aws_check_external_id},
 	{"role_session_name", UserMappingRelationId, false, fu_aws_check_session_name},

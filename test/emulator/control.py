@@ -320,6 +320,11 @@ def _log_headers(headers):
             value = "Bearer " + azure_auth.redact_token(value.strip()[7:].strip())
         elif name == "authorization":
             value = gcp_oauth.redact_authorization(value)
+        elif name == "x-amz-security-token":
+            # a session token is a secret: its start is enough to tell it
+            value = value[:min(len(value) // 2, 8)] + "\u2026"
+        if "\r" in value or "\n" in value:
+            value = value.replace("\r", "\\r").replace("\n", "\\n")
         out[name] = value if name not in out else out[name] + "," + value
     return out
 

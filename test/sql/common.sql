@@ -52,6 +52,22 @@ BEGIN
   EXECUTE format('COPY emu_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'')', cmd);
   RETURN QUERY SELECT line FROM emu_out;
 END $$;
+-- a POST whose body is too long for a command line: through a file
+CREATE OR REPLACE FUNCTION emu.post_big(path text, body text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE f text := '/tmp/fu_emu_body_' || pg_backend_pid();
+BEGIN
+  EXECUTE format('COPY (SELECT %L) TO %L WITH (FORMAT csv, DELIMITER E''\x02'', QUOTE E''\x01'')', body, f);
+  PERFORM emu.call_file(path, f);
+END $$;
+CREATE OR REPLACE FUNCTION emu.call_file(path text, f text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF to_regclass('pg_temp.emu_out') IS NULL THEN
+    CREATE TEMP TABLE emu_out (line text);
+  END IF;
+  EXECUTE format('COPY emu_out FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x01'', QUOTE E''\x02'')',
+                 format('curl -sS -X POST --data-binary @%s %s; rm -f %s', f,
+                        current_setting('fu_test.emu') || path, f));
+END $$;
 CREATE OR REPLACE FUNCTION emu.reset() RETURNS void LANGUAGE sql AS
   $$ SELECT emu.call('/_emulator/reset', '{}') $$;
 CREATE OR REPLACE FUNCTION emu.config(body text) RETURNS void LANGUAGE sql AS

@@ -87,3 +87,20 @@ RESET finops_usage.max_retries;
 RESET finops_usage.retry_budget;
 SELECT count(*) BETWEEN 2 AND 40 AS bounded_attempts FROM emu.requests();
 SELECT emu.reset();
+
+-- a backend waiting on the network says so in pg_stat_activity
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT emu.reset();
+SELECT emu.fault('{"kind": "slow", "target": "GetCostAndUsage", "delay": 2}');
+SELECT dblink_connect('waiter', format('host=%s port=%s dbname=%s user=%s',
+                      current_setting('unix_socket_directories'), current_setting('port'),
+                      current_database(), current_user));
+SELECT dblink_exec('waiter', format('SET fu_test.emu TO %L', current_setting('fu_test.emu')));
+SELECT dblink_exec('waiter', 'SET finops_usage.today = ''2026-06-15''');
+SELECT dblink_send_query('waiter', $$SELECT count(*) FROM aws_cost_by_service WHERE period_start = '2026-06-01'$$);
+SELECT pg_sleep(0.7);
+SELECT wait_event_type, wait_event FROM pg_stat_activity
+WHERE query LIKE 'SELECT count(*) FROM aws_cost_by_service%' AND pid <> pg_backend_pid();
+SELECT * FROM dblink_get_result('waiter') AS t(n bigint);
+SELECT dblink_disconnect('waiter');
+SELECT emu.reset();

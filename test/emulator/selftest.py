@@ -1441,7 +1441,10 @@ def test_sigv4_sorted_headers(port, c):
     r = c.cu(body, order=sorted(unsorted))
     check("sigv4: sorted canonical headers accepted", r.status == 200, r.body[:200])
     r = c.cu(body, auth_order=unsorted)
-    check("sigv4: server sorts the SignedHeaders list itself", r.status == 200, r.body[:200])
+    check("sigv4: a SignedHeaders list out of order is refused, as AWS does", r.status == 403 and r.json() == {
+        "__type": "InvalidSignatureException", "message": sigv4.SIGNATURE_MISMATCH}, r.body[:200])
+    r = c.cu(body, auth_order=[h.upper() if h == "host" else h for h in sorted(unsorted)])
+    check("sigv4: a SignedHeaders list not in lower case is refused", r.status == 403, r.body[:200])
     r = CwClient(port).cw("ListMetrics", {"Namespace": "AWS/S3"}, order=["x-amz-target", "x-amz-date", "host",
                                                                          "content-type", "x-amzn-query-mode"])
     check("sigv4: unsorted canonical headers refused (CloudWatch)", r.status == 403

@@ -214,6 +214,11 @@ def verify(method, raw_path, raw_query, headers, body, *, region, service, now,
         raise _invalid("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. " % terminator)
 
     signed = params["SignedHeaders"].split(";")
+    # AWS computes its canonical request from the list as it is: a list not
+    # sorted and lower-case cannot give the signature a conforming signer
+    # made, so an unsorted signer must fail here as it would there.
+    if signed != sorted(signed) or any(h != h.lower() for h in signed):
+        raise _invalid(SIGNATURE_MISMATCH)
     if "host" not in signed:
         raise _invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
     if "x-amz-date" not in signed:

@@ -39,7 +39,7 @@ import resources
 import sigv4
 
 FAULT_KINDS = ("throttle", "error", "http500", "http503", "slow", "cut", "malformed", "truncated", "wrong_shape",
-               "drop", "nocontent")
+               "drop", "nocontent", "drip", "gzip_bomb", "huge", "token_loop")
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_TEST_TOKEN_TTL = 3600
 DEFAULT_GCP_TOKEN_TTL = gcp_oauth.DEFAULT_TTL

@@ -316,8 +316,47 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(p.get("delay", 2)))
             status, payload, _ = self._run(op, body, ctx)
             return self._reply(entry, status, payload)
+        if kind in ("drip", "gzip_bomb", "huge", "token_loop"):
+            return self._hostile(entry, kind, p, op, body, ctx)
         status, payload, _ = self._run(op, body, ctx)
         return self._cut_or_truncate(entry, kind, status, payload)
+
+    def _hostile(self, entry, kind, p, op, body, ctx):
+        """Answers a hostile server gives: a byte at a time, a small gzip body
+        that inflates to "size" bytes, a body of "size" bytes, or a page whose
+        NextPageToken is the same on every page."""
+        if kind == "drip":
+            status, payload, _ = self._run(op, body, ctx)
+            entry["status"] = status
+            self.close_connection = True
+            self._send(status, AMZ_JSON, payload, send=b"")
+            try:
+                for i in range(len(payload)):
+                    self.wfile.write(payload[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(float(p.get("interval", 0.5)))
+            except OSError:
+                pass        # the client gave up, as it should
+            return None
+        if kind == "gzip_bomb":
+            size = int(p.get("size", 64 << 20))
+            blob = _gzip_spaces(size)
+            return self._reply(entry, 200, blob, extra=(("Content-Encoding", "gzip"),))
+        if kind == "huge":
+            size = int(p.get("size", 8 << 20))
+            return self._reply(entry, 200, b'{"ResultsByTime": [], "Padding": "' + b"x" * size + b'"}')
+        # token_loop: the first page, always pointing at the same next page
+        try:
+            req = json.loads(body)
+            req.pop("NextPageToken", None)
+            body = json.dumps(req).encode()
+        except ValueError:
+            pass
+        status, payload, _ = self._run(op, body, ctx)
+        doc = json.loads(payload)
+        if status == 200:
+            doc["NextPageToken"] = p.get("token", "c2FtZS1wYWdl")
+        return self._reply(entry, status, json.dumps(doc, separators=(",", ":")).encode())
 
     def _drop(self, entry):
         entry["status"] = 0
@@ -882,6 +921,17 @@ def _oauth_fault(kind, p):
         status = code                       # "status": the HTTP status; "code": the OAuth error code
     obj = {"error": c if isinstance(c, str) else error, "error_description": p.get("message", desc)}
     return gcp_oauth.Answer(status, obj)
+
+
+_GZIP_SPACES = {}
+
+
+def _gzip_spaces(size):
+    """A gzip member of "size" spaces (made once per size: it takes a moment)."""
+    if size not in _GZIP_SPACES:
+        import gzip
+        _GZIP_SPACES[size] = gzip.compress(b" " * size, compresslevel=9)
+    return _GZIP_SPACES[size]
 
 
 def _error_body(code, message, message_key="message"):

@@ -6,6 +6,7 @@ MODULE_big = finops_usage
 OBJS = \
 	$(WIN32RES) \
 	src/auth.o \
+	src/cache.o \
 	src/explain.o \
 	src/fdw.o \
 	src/guc.o \
@@ -21,6 +22,7 @@ OBJS = \
 	src/quals.o \
 	src/request.o \
 	src/scan.o \
+	src/stats.o \
 	src/upper.o \
 	src/values.o
 

@@ -28,6 +28,9 @@ extern int	fu_retry_base_ms;
 extern int	fu_retry_max_ms;
 extern int	fu_max_concurrency;
 extern char *fu_today;
+extern int	fu_cache_ttl;
+extern int	fu_cache_ttl_final;
+extern int	fu_cache_size_mb;
 extern void fu_http_settings(FuHttpSettings *settings);
 
 /* providers.c */
@@ -133,6 +136,8 @@ typedef struct FuSender
 	MemoryContext cxt;			/* the batch and its responses live here */
 	FuHttpBatch *batch;			/* made at the first send */
 	char	   *ca_file;
+	List	   *ready;			/* FuRequest * answered by the cache */
+	char	   *cache_identity; /* see cache.c; made at first use */
 } FuSender;
 
 extern void fu_sender_init(FuSender *sender, const FuProvider *provider,
@@ -146,6 +151,39 @@ extern FuRequest *fu_request_create(MemoryContext cxt, FuScan *scan,
 									const char *label, const char *method,
 									const char *base_url, const char *path);
 extern char *fu_request_explain(FuRequest *req);
+
+/* cache.c: answers shared by every connection */
+extern bool fu_cache_enabled(void);
+extern bool fu_cache_get(FuSender *sender, FuRequest *req);
+extern bool fu_cache_probe(FuSender *sender, FuRequest *req);
+typedef struct FuCacheKey
+{
+	char	   *key;			/* identity, method, URL, body */
+	char	   *path;			/* the entry's file */
+} FuCacheKey;
+extern FuCacheKey *fu_cache_key(FuSender *sender, FuRequest *req);
+extern void fu_cache_put(FuCacheKey *key, FuRequest *req, const char *body,
+						 size_t len, bool final);
+extern void fu_send_cached(FuSender *sender, FuRequest *req);
+
+/* stats.c: API spend, counted across connections, per server */
+typedef struct FuStats
+{
+	int64		calls;			/* HTTP exchanges, retries included */
+	int64		pages;			/* answers parsed */
+	int64		bytes;			/* response bytes received */
+	int64		retries;
+	int64		throttled;
+	int64		errors;			/* requests that ended in an error */
+	int64		cache_hits;
+	int64		cache_misses;
+	int64		cost_pico;		/* list-price USD, in 10^-12 */
+} FuStats;
+
+extern void fu_stats_add(Oid serverid, const FuStats *delta);
+extern void fu_stats_flush(void);
+extern void fu_stats_init(void);
+extern int64 fu_stats_pico(double usd);
 
 /* auth.c */
 extern const FuCredential *fu_auth_get(const FuProvider *provider,

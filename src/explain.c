@@ -68,6 +68,26 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							psprintf("%s%d", scan->source->paged ? "at least " : "",
 									 scan->est_calls),
 							es);
+	/* after ANALYZE the scan's own answers would be counted */
+	if (fu_cache_enabled() && !scan->unbound && !es->analyze)
+	{
+		int			cached = 0;
+
+		foreach(lc, scan->requests)
+		{
+			FuRequest  *req = (FuRequest *) lfirst(lc);
+
+			if (req->billable && fu_cache_probe(&fss->sender, req))
+				cached++;
+		}
+		ExplainPropertyInteger("Billable calls in the cache", NULL, cached, es);
+	}
 	if (es->analyze)
+	{
 		ExplainPropertyInteger("Billable calls made", NULL, scan->calls, es);
+		if (fu_cache_enabled())
+			ExplainPropertyInteger("Cache hits", NULL, scan->cache_hits, es);
+		ExplainPropertyText("Estimated spend",
+							psprintf("%.6f USD", scan->spend), es);
+	}
 }

@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "engine.h"
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -95,8 +97,24 @@ _PG_init(void)
 							   "Empty means the current date in UTC. Meant for tests and reproducible reports.",
 							   &fu_today, "",
 							   PGC_USERSET, 0, check_today, NULL, NULL);
-	MarkGUCPrefixReserved("finops_usage");
 
+	DefineCustomIntVariable("finops_usage.cache_ttl",
+							"How long answers are reused from the result cache shared by every connection.",
+							"For data that can still change. 0 turns the cache off.",
+							&fu_cache_ttl, 3600, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("finops_usage.cache_ttl_final",
+							"How long answers the provider marks final are reused from the result cache.",
+							"Such as Cost Explorer periods with Estimated false.",
+							&fu_cache_ttl_final, 86400, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("finops_usage.cache_size",
+							"Size of the result cache, for the whole cluster.",
+							"The least recently used answers are removed beyond it.",
+							&fu_cache_size_mb, 256, 1, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("finops_usage");
+	fu_stats_init();
 	fu_http_init();
 }
 

@@ -252,6 +252,15 @@ typedef struct FuRequest
 								 * default ones */
 	bool		discovery;		/* its pages give no rows, only requests */
 	bool		billable;		/* counts against max_billable_calls */
+	double		price;			/* USD per page the API answers; < 0: the
+								 * source's call_price when billable */
+	double		page_cost;		/* set by parse_page: USD the page's answer
+								 * says it cost (BigQuery's bytes billed) */
+	bool		page_final;		/* set by parse_page: every row of the page
+								 * is final (cached for cache_ttl_final) */
+	const char *cache_body;		/* the body as the result cache keys it,
+								 * when the body sent has a part that
+								 * differs every time (a request id) */
 	void	   *pdata;			/* the provider's */
 
 	/* the request as sent: see fu_request_url() */
@@ -276,6 +285,7 @@ typedef struct FuRequest
 	int			pages;			/* pages received */
 	bool		done;
 	bool		in_flight;
+	bool		from_cache;		/* the answer came from the result cache */
 	bool		auth_retried;	/* refreshed its credentials once already */
 	FuVerdict	verdict;		/* the provider's word on the last answer */
 	const struct FuCredential *cred;
@@ -397,6 +407,9 @@ typedef struct FuScan
 
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
+	int			cache_hits;		/* pages answered by the result cache */
+	int			est_cached;		/* of est_calls, those the cache has */
+	double		spend;			/* USD of the pages fetched (list prices) */
 	int			est_calls;		/* billable requests (EXPLAIN's "at least") */
 	Datum	   *fixed_values;	/* fu_scan_fix's, by column */
 	int		   *fixed_cols;		/* the columns fixed */

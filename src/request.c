@@ -92,6 +92,7 @@ fu_request_create(MemoryContext cxt, FuScan *scan, const FuProvider *provider,
 		path++;
 	req->path = pstrdup(path ? path : "");
 	req->billable = true;
+	req->price = -1;
 	check_no_newline("a request URL", req->base_url);
 	check_no_newline("a request URL", req->path);
 	MemoryContextSwitchTo(old);
@@ -536,6 +537,8 @@ fu_sender_init(FuSender *sender, const FuProvider *provider,
 	sender->cxt = cxt;
 	sender->batch = NULL;
 	sender->ca_file = fu_get_option(server->options, "ca_file");
+	sender->ready = NIL;
+	sender->cache_identity = NULL;
 }
 
 /* Before every attempt: URL, body and headers, then the provider's */
@@ -617,6 +620,21 @@ fu_send(FuSender *sender, FuRequest *req)
 					  req->next == FU_NEXT_POLL ? req->next_delay_ms : 0);
 }
 
+/*
+ * Queue a request the result cache answered (fu_cache_get filled its
+ * response): fu_receive returns it before any network answer.
+ */
+void
+fu_send_cached(FuSender *sender, FuRequest *req)
+{
+	MemoryContext old = MemoryContextSwitchTo(sender->cxt);
+
+	req->verdict = FU_VERDICT_OK;
+	req->in_flight = true;
+	sender->ready = lappend(sender->ready, req);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 request_error_callback(void *arg)
 {
@@ -651,6 +669,13 @@ fu_receive(FuSender *sender)
 	FuRequest  *req;
 	ErrorContextCallback errcb;
 
+	if (sender->ready != NIL)
+	{
+		req = (FuRequest *) linitial(sender->ready);
+		sender->ready = list_delete_first(sender->ready);
+		req->in_flight = false;
+		return req;
+	}
 	if (sender->batch == NULL)
 		return NULL;
 	http = fu_http_batch_wait(sender->batch);
@@ -658,6 +683,16 @@ fu_receive(FuSender *sender)
 		return NULL;
 	req = (FuRequest *) http->arg;
 	req->in_flight = false;
+	{
+		FuStats		delta = {0};
+
+		delta.calls = http->attempts;
+		delta.retries = Max(http->attempts - 1, 0);
+		delta.throttled = http->throttles;
+		delta.bytes = http->resp_len;
+		delta.errors = http->failed ? 1 : 0;
+		fu_stats_add(sender->server->serverid, &delta);
+	}
 	if (!http->failed)
 		return req;
 

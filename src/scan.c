@@ -219,6 +219,31 @@ start_requests(FuScanState *fss)
 	ListCell   *lc;
 	int			n = 0;
 
+	/* answers the result cache has cost nothing: take them first */
+	if (fu_cache_enabled())
+	{
+		FuStats		delta = {0};
+
+		foreach(lc, scan->requests)
+		{
+			FuRequest  *req = (FuRequest *) lfirst(lc);
+
+			/* a job still running is asked again, never looked up */
+			if (req->done || req->in_flight || req->next == FU_NEXT_POLL)
+				continue;
+			if (fu_cache_get(&fss->sender, req))
+			{
+				fu_send_cached(&fss->sender, req);
+				req->from_cache = true;
+				scan->cache_hits++;
+				delta.cache_hits++;
+			}
+			else
+				delta.cache_misses++;
+		}
+		fu_stats_add(scan->server->serverid, &delta);
+	}
+
 	/* refuse the lot before sending any of it */
 	foreach(lc, scan->requests)
 	{
@@ -239,6 +264,7 @@ start_requests(FuScanState *fss)
 		/* a poll of an unfinished job is not billed */
 		if (req->billable && req->next != FU_NEXT_POLL)
 			scan->calls++;
+		req->from_cache = false;
 		fu_send(&fss->sender, req);
 	}
 }
@@ -316,8 +342,38 @@ next_response(FuScanState *fss)
 			continue;
 		}
 		fu_request_errcontext(&errcb, req);
+		{
+			FuStats		delta = {0};
+
+			delta.errors = 1;
+			fu_stats_add(scan->server->serverid, &delta);
+		}
 		scan->provider->report_error(req, req->cred);
 	}
+}
+
+/*
+ * A page from the network is parsed: count it and what it cost, and keep
+ * it in the result cache (as it came: body is a copy made before the
+ * parse, which works in place), unless it only said to ask again later.
+ */
+static void
+page_done(FuScanState *fss, FuRequest *req, FuCacheKey *key, char *body)
+{
+	FuScan	   *scan = &fss->scan;
+	FuStats		delta = {0};
+	double		cost;
+
+	cost = (req->price >= 0 ? req->price :
+			req->billable ? scan->source->call_price : 0) + req->page_cost;
+	if (req->next == FU_NEXT_POLL)
+		cost = req->page_cost;	/* polls are free */
+	scan->spend += cost;
+	delta.pages = 1;
+	delta.cost_pico = fu_stats_pico(cost);
+	fu_stats_add(scan->server->serverid, &delta);
+	if (body != NULL && req->next != FU_NEXT_POLL)
+		fu_cache_put(key, req, body, req->http.resp_len, req->page_final);
 }
 
 /*
@@ -330,6 +386,8 @@ fetch_page(FuScanState *fss)
 	FuScan	   *scan = &fss->scan;
 	FuRequest  *req;
 	ErrorContextCallback errcb;
+	char	   *raw = NULL;
+	FuCacheKey *key = NULL;
 
 	/* the rows of the previous page are consumed: its buffer can go */
 	if (fss->page_req)
@@ -371,7 +429,28 @@ fetch_page(FuScanState *fss)
 	MemoryContextReset(scan->page_cxt);
 	req->next = FU_NEXT_NONE;
 	scan->page_index = req->pages;
+	req->page_final = false;
+	req->page_cost = 0;
+	if (!req->from_cache && fu_cache_enabled() &&
+		req->http.status >= 200 && req->http.status < 300)
+	{
+		MemoryContext old = MemoryContextSwitchTo(scan->req_cxt);
+
+		key = fu_cache_key(&fss->sender, req);
+		raw = MemoryContextAllocHuge(scan->req_cxt, req->http.resp_len + 1);
+		memcpy(raw, req->http.resp, req->http.resp_len + 1);
+		MemoryContextSwitchTo(old);
+	}
 	parse_page(scan, req, req->http.resp, req->http.resp_len);
+	if (!req->from_cache)
+		page_done(fss, req, key, raw);
+	if (raw)
+	{
+		pfree(raw);
+		pfree(key->key);
+		pfree(key->path);
+		pfree(key);
+	}
 	/* the rows point into the response: it is released with the page */
 	fss->page_req = req;
 	if (req->next != FU_NEXT_POLL)
@@ -539,6 +618,8 @@ restart(FuScanState *fss)
 	 */
 	MemoryContextReset(scan->req_cxt);
 	fss->sender.batch = NULL;	/* freed with req_cxt; made again on a send */
+	fss->sender.ready = NIL;
+	fss->sender.cache_identity = NULL;
 	fss->page_req = NULL;		/* freed with req_cxt */
 	MemoryContextReset(scan->page_cxt);
 	fss->page_ready = false;
@@ -606,6 +687,7 @@ fuEndForeignScan(ForeignScanState *node)
 
 	if (fss == NULL)
 		return;
+	fu_stats_flush();
 	if (fss->store)
 		tuplestore_end(fss->store);
 	if (fss->store_slot)

@@ -89,7 +89,9 @@ SELECT count(*) BETWEEN 2 AND 40 AS bounded_attempts FROM emu.requests();
 SELECT emu.reset();
 
 -- a backend waiting on the network says so in pg_stat_activity
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
+RESET client_min_messages;
 SELECT emu.reset();
 SELECT emu.fault('{"kind": "slow", "target": "GetCostAndUsage", "delay": 2}');
 SELECT dblink_connect('waiter', format('host=%s port=%s dbname=%s user=%s',
@@ -97,6 +99,7 @@ SELECT dblink_connect('waiter', format('host=%s port=%s dbname=%s user=%s',
                       current_database(), current_user));
 SELECT dblink_exec('waiter', format('SET fu_test.emu TO %L', current_setting('fu_test.emu')));
 SELECT dblink_exec('waiter', 'SET finops_usage.today = ''2026-06-15''');
+SELECT dblink_exec('waiter', 'SET finops_usage.cache_ttl = 0');
 SELECT dblink_send_query('waiter', $$SELECT count(*) FROM aws_cost_by_service WHERE period_start = '2026-06-01'$$);
 SELECT pg_sleep(0.7);
 SELECT wait_event_type, wait_event FROM pg_stat_activity

@@ -28,6 +28,9 @@
 #define MAX_QUERIES_PER_CALL 500
 #define MAX_DATAPOINTS_PER_CALL 100800
 #define CW_TARGET "GraniteServiceVersion20100801."
+/* seconds from the Unix epoch to PostgreSQL's */
+#define CW_UNIX_EPOCH_SECS \
+	((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 
 static int
 dim_cmp(const void *a, const void *b)
@@ -210,6 +213,8 @@ fu_cw_data_requests(FuScan *scan, MState *st, Region *region)
 						 psprintf("AWS CloudWatch GetMetricData in %s", region->name),
 						 body.data);
 		req->pdata = ri;
+		/* list price: USD 0.01 per 1,000 metrics requested */
+		req->price = n * 0.00001;
 		st->nqueries += n;
 	}
 }
@@ -259,6 +264,8 @@ fu_cw_list_request(FuScan *scan, MState *st, Region *region,
 					 psprintf("AWS CloudWatch ListMetrics in %s", region->name),
 					 body.data);
 	req->pdata = ri;
+	/* list price: USD 0.01 per 1,000 requests (beyond the free tier) */
+	req->price = 0.00001;
 	req->discovery = true;
 	st->discovery = true;
 	region->discovering++;
@@ -411,9 +418,16 @@ gmd_scalar(void *arg, FuJsonWalk *w, char *token, FuJsonToken type)
 	else if (w->depth == 4 && fu_walk_at(w, 3, F_Timestamps))
 	{
 		int			idx = st->result_start + st->result_nts++;
+		double		t = json_number(st, token, type);
 
+		/* epoch seconds a timestamptz holds: 1e300 must not become -infinity */
+		if (!(t >= (double) MIN_TIMESTAMP / USECS_PER_SEC + CW_UNIX_EPOCH_SECS &&
+			  t < (double) END_TIMESTAMP / USECS_PER_SEC + CW_UNIX_EPOCH_SECS))
+			fu_json_malformed(st->page_req->label,
+							  psprintf("The timestamp %s is out of range.",
+									   fu_api_text(token)));
 		use_point(st, idx);
-		st->ts[idx] = json_number(st, token, type);
+		st->ts[idx] = t;
 	}
 	else if (w->depth == 4 && fu_walk_at(w, 3, F_Values))
 	{

@@ -970,6 +970,12 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 							  psprintf("A group has %d keys; %d were requested.",
 									   st->rows[i].nkeys, st->ngroups));
 
+	/* a page of periods Cost Explorer no longer estimates is final */
+	req->page_final = st->nperiods > 0;
+	for (int i = 0; i < st->nperiods; i++)
+		if (st->periods[i].estimated)
+			req->page_final = false;
+
 	if (st->next_token)
 		fu_next_body_token(req, "NextPageToken", st->next_token);
 	if (st->upper)

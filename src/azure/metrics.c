@@ -433,6 +433,8 @@ single_request(FuScan *scan, MState *st, const char *id)
 	CallInfo   *ci = palloc0(sizeof(CallInfo));
 	char	   *ns = st->namespace ? st->namespace : id_namespace(id);
 
+	/* list price: USD 0.01 per 1,000 metric queries (beyond the free tier) */
+	req->price = 0.00001;
 	fu_request_param(req, "api-version", AZURE_METRICS_API);
 	fu_request_param(req, "timespan", psprintf("%s/%s", iso_time(st->start), iso_time(st->end)));
 	fu_request_param(req, "interval", grain(st->mq.period));
@@ -473,6 +475,8 @@ batch_requests(FuScan *scan, MState *st, const char *region, List *ids)
 								 psprintf("subscriptions/%s/metrics:getBatch",
 										  st->subscription));
 			fu_request_param(req, "api-version", AZURE_METRICS_API);
+			/* list price: USD 0.01 per 1,000 metric queries, per resource */
+			req->price = 0.00001 * n;
 			fu_request_param(req, "metricnamespace", st->namespace);
 			fu_request_param(req, "metricnames", join_names(st->metrics, ","));
 			fu_request_param(req, "starttime", iso_time(st->start));

@@ -490,6 +490,7 @@ cost_begin(FuScan *scan)
 	int			nparams = 0;
 	int			ngroups = 0;
 	uint8		rid[16];
+	char	   *cache_body;
 	ListCell   *lc;
 	FuRequest  *req;
 
@@ -552,6 +553,8 @@ cost_begin(FuScan *scan)
 	 * run and bill the query again: BigQuery answers a requestId it has seen
 	 * in the last 15 minutes with that job.
 	 */
+	/* the cache keys the query without it */
+	cache_body = psprintf("%s}", body.data);
 	if (pg_strong_random(rid, sizeof(rid)))
 	{
 		appendStringInfoString(&body, ",\"requestId\":\"");
@@ -565,6 +568,7 @@ cost_begin(FuScan *scan)
 						 psprintf("bigquery/v2/projects/%s/queries",
 								  fu_url_encode(st->project)));
 	fu_request_body(req, "application/json", body.data, body.len);
+	req->cache_body = cache_body;
 	/* BigQuery bills the bytes a query scans, not its calls */
 	req->billable = false;
 }
@@ -744,7 +748,13 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 	{
 		st->bytes += parse_int64(req, "totalBytesProcessed", st->page_bytes);
 		if (st->page_bytes_billed)
-			st->bytes_billed += parse_int64(req, "totalBytesBilled", st->page_bytes_billed);
+		{
+			int64		billed = parse_int64(req, "totalBytesBilled", st->page_bytes_billed);
+
+			st->bytes_billed += billed;
+			/* on-demand list price: USD 6.25 per TiB */
+			req->page_cost = billed * (6.25 / 1099511627776.0);
+		}
 	}
 
 	if (!st->complete)

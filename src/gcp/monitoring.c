@@ -588,6 +588,8 @@ add_series_requests(FuScan *scan, MState *st, const char *project,
 				fu_request_param(req, "aggregation.perSeriesAligner", aligner);
 			}
 			fu_request_param(req, "view", "FULL");
+			/* list price: USD 0.01 per 1,000 read calls */
+			req->price = 0.00001;
 			sr = palloc(sizeof(SeriesReq));
 			sr->d_project = fu_text_datum(project);
 			sr->d_aligner = CStringGetTextDatum(aligner);

@@ -14,6 +14,9 @@ CREATE EXTENSION IF NOT EXISTS finops_usage;
 SET finops_usage.today = '2026-06-15';
 SET finops_usage.retry_base_delay = '5ms';
 SET finops_usage.retry_max_delay = '50ms';
+-- the result cache is tested in engine/cache; elsewhere each query goes to the
+-- emulator, whose log proves what was sent
+SET finops_usage.cache_ttl = 0;
 SET datestyle TO ISO;
 \getenv emu FU_EMULATOR_URL
 SET fu_test.emu TO :'emu';

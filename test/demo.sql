@@ -147,3 +147,25 @@ EXPLAIN (VERBOSE, COSTS OFF)
 SELECT period_start, service, unblended_cost
 FROM aws_cost
 WHERE period_start >= current_date - 7 AND period_start < current_date;
+
+\echo '== A dashboard panel: top services of the last 7 days (Cost Explorer is asked)'
+SELECT service, round(sum(unblended_cost), 2) AS cost_usd
+FROM aws_cost_by_service
+WHERE period_start >= current_date - 7 AND period_start < current_date
+GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
+
+\echo '== The dashboard refreshed from a new connection: the result cache answers, no call is made'
+\c
+SELECT service, round(sum(unblended_cost), 2) AS cost_usd
+FROM aws_cost_by_service
+WHERE period_start >= current_date - 7 AND period_start < current_date
+GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT service, round(sum(unblended_cost), 2) AS cost_usd
+FROM aws_cost_by_service
+WHERE period_start >= current_date - 7 AND period_start < current_date
+GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
+
+\echo '== What the extension has spent, across connections (finops_usage.stats, list prices)'
+SELECT server, provider, calls, pages, cache_hits, cache_misses, est_cost_usd
+FROM finops_usage.stats ORDER BY server;

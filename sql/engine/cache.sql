@@ -83,6 +83,17 @@ SELECT * FROM aws_cost_by_service WHERE period_start >= '2026-05-01' AND period_
 RESET ROLE;
 SELECT count(*) AS requests FROM emu.requests();
 SELECT * FROM emu.same_rows('TABLE fresh', 'TABLE reader_run');
+-- other keys in the same user mapping are another identity
+ALTER USER MAPPING FOR regress_cache_reader SERVER aws_emu
+  OPTIONS (SET access_key_id 'AKIAFINOPSEMULATOR01', SET secret_access_key 'emulator/Secret/Key/For/Tests+0123456789',
+           DROP session_token);
+SELECT emu.reset();
+SET ROLE regress_cache_reader;
+CREATE TEMP TABLE reader_run2 AS
+SELECT * FROM aws_cost_by_service WHERE period_start >= '2026-05-01' AND period_start < '2026-05-08';
+RESET ROLE;
+SELECT count(*) AS requests FROM emu.requests();
+SELECT * FROM emu.same_rows('TABLE fresh', 'TABLE reader_run2');
 -- and a user clears only its own entries: the next query of the first
 -- identity is still served from the cache
 SET ROLE regress_cache_reader;
@@ -227,7 +238,7 @@ SELECT has_function_privilege('finops_usage.reset_stats()', 'EXECUTE') AS reader
 RESET ROLE;
 
 -- clean up
-DROP TABLE reader_run;
+DROP TABLE reader_run, reader_run2;
 REVOKE ALL ON aws_cost_by_service FROM regress_cache_reader;
 REVOKE ALL ON SCHEMA finops_usage FROM regress_cache_reader;
 DROP USER MAPPING FOR regress_cache_reader SERVER aws_emu;

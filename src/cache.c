@@ -26,6 +26,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <utime.h>
@@ -316,6 +317,72 @@ fu_cache_probe(FuSender *sender, FuRequest *req)
 	return cache_get(sender, req, true);
 }
 
+/*
+ * Connections that miss the same page at once fetch it once: the first
+ * takes an exclusive flock on the entry's ".lock" file until the page is
+ * stored; the others wait for the lock, then read the entry.  Only a scan
+ * that holds no other claim waits (two scans each holding one page and
+ * waiting for the other's would wait forever); the others fetch the page
+ * themselves.  A claim is given up when the transaction ends, whatever
+ * happens (the descriptor is a transient file), and the lock files left are
+ * removed after an hour by the eviction.
+ *
+ * Returns true when, after waiting, the entry was there: req is answered.
+ */
+bool
+fu_cache_claim(FuSender *sender, FuRequest *req, bool may_wait)
+{
+	char	   *path;
+	char	   *lock;
+	int			fd;
+
+	if (!fu_cache_enabled() || req->cache_lock >= 0 || cache_dir(true) == NULL)
+		return false;
+	pfree(request_key(sender, req, &path));
+	lock = psprintf("%s.lock", path);
+	fd = OpenTransientFile(lock, O_RDWR | O_CREAT | PG_BINARY);
+	pfree(lock);
+	pfree(path);
+	if (fd < 0)
+		return false;
+	for (;;)
+	{
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if ((errno != EWOULDBLOCK && errno != EINTR) || !may_wait)
+		{
+			CloseTransientFile(fd);
+			return false;
+		}
+		/* another connection is fetching it: wait for its answer */
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+		if (cache_get(sender, req, false))
+		{
+			CloseTransientFile(fd);
+			return true;
+		}
+	}
+	if (cache_get(sender, req, false))
+	{
+		CloseTransientFile(fd);
+		return true;
+	}
+	req->cache_lock = fd;
+	return false;
+}
+
+/* Give up a claim (the page is stored, or will not be) */
+void
+fu_cache_release(FuRequest *req)
+{
+	if (req->cache_lock >= 0)
+	{
+		CloseTransientFile(req->cache_lock);
+		req->cache_lock = -1;
+	}
+}
+
 typedef struct CacheFile
 {
 	char	   *name;
@@ -363,7 +430,7 @@ evict(const char *dir)
 			pfree(path);
 			continue;
 		}
-		if (strstr(de->d_name, ".tmp") != NULL)
+		if (strstr(de->d_name, ".tmp") != NULL || strstr(de->d_name, ".lock") != NULL)
 		{
 			if (now - st.st_mtime > 3600)
 				(void) unlink(path);
@@ -539,7 +606,8 @@ finops_usage_clear_cache(PG_FUNCTION_ARGS)
 					um;
 		int			len;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp") != NULL)
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp") != NULL ||
+			strstr(de->d_name, ".lock") != NULL)
 			continue;
 		if (sscanf(de->d_name, "%u_%u_%u_%n", &db, &srv, &um, &len) != 3)
 			continue;

@@ -165,6 +165,8 @@ extern FuCacheKey *fu_cache_key(FuSender *sender, FuRequest *req);
 extern void fu_cache_put(FuCacheKey *key, FuRequest *req, const char *body,
 						 size_t len, bool final);
 extern void fu_send_cached(FuSender *sender, FuRequest *req);
+extern bool fu_cache_claim(FuSender *sender, FuRequest *req, bool may_wait);
+extern void fu_cache_release(FuRequest *req);
 
 /* stats.c: API spend, counted across connections, per server */
 typedef struct FuStats

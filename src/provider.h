@@ -286,6 +286,8 @@ typedef struct FuRequest
 	bool		done;
 	bool		in_flight;
 	bool		from_cache;		/* the answer came from the result cache */
+	int			cache_lock;		/* fd holding the claim to fetch its page
+								 * for every connection, or -1 */
 	bool		auth_retried;	/* refreshed its credentials once already */
 	FuVerdict	verdict;		/* the provider's word on the last answer */
 	const struct FuCredential *cred;

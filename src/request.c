@@ -93,6 +93,7 @@ fu_request_create(MemoryContext cxt, FuScan *scan, const FuProvider *provider,
 	req->path = pstrdup(path ? path : "");
 	req->billable = true;
 	req->price = -1;
+	req->cache_lock = -1;
 	check_no_newline("a request URL", req->base_url);
 	check_no_newline("a request URL", req->path);
 	MemoryContextSwitchTo(old);

@@ -223,7 +223,11 @@ start_requests(FuScanState *fss)
 	if (fu_cache_enabled())
 	{
 		FuStats		delta = {0};
+		bool		claimed = false;
 
+		foreach(lc, scan->requests)
+			if (((FuRequest *) lfirst(lc))->cache_lock >= 0)
+				claimed = true;
 		foreach(lc, scan->requests)
 		{
 			FuRequest  *req = (FuRequest *) lfirst(lc);
@@ -231,7 +235,8 @@ start_requests(FuScanState *fss)
 			/* a job still running is asked again, never looked up */
 			if (req->done || req->in_flight || req->next == FU_NEXT_POLL)
 				continue;
-			if (fu_cache_get(&fss->sender, req))
+			if (fu_cache_get(&fss->sender, req) ||
+				fu_cache_claim(&fss->sender, req, !claimed))
 			{
 				fu_send_cached(&fss->sender, req);
 				req->from_cache = true;
@@ -239,7 +244,10 @@ start_requests(FuScanState *fss)
 				delta.cache_hits++;
 			}
 			else
+			{
 				delta.cache_misses++;
+				claimed |= req->cache_lock >= 0;
+			}
 		}
 		fu_stats_add(scan->server->serverid, &delta);
 	}
@@ -374,6 +382,17 @@ page_done(FuScanState *fss, FuRequest *req, FuCacheKey *key, char *body)
 	fu_stats_add(scan->server->serverid, &delta);
 	if (body != NULL && req->next != FU_NEXT_POLL)
 		fu_cache_put(key, req, body, req->http.resp_len, req->page_final);
+	fu_cache_release(req);
+}
+
+/* Give up the claims on pages not fetched yet */
+static void
+release_claims(FuScan *scan)
+{
+	ListCell   *lc;
+
+	foreach(lc, scan->requests)
+		fu_cache_release((FuRequest *) lfirst(lc));
 }
 
 /*
@@ -616,6 +635,7 @@ restart(FuScanState *fss)
 	 * Abandon what is still in flight for the old parameters: resetting the
 	 * context runs the batch's callback, which frees the curl side.
 	 */
+	release_claims(scan);
 	MemoryContextReset(scan->req_cxt);
 	fss->sender.batch = NULL;	/* freed with req_cxt; made again on a send */
 	fss->sender.ready = NIL;
@@ -688,6 +708,7 @@ fuEndForeignScan(ForeignScanState *node)
 	if (fss == NULL)
 		return;
 	fu_stats_flush();
+	release_claims(&fss->scan);
 	if (fss->store)
 		tuplestore_end(fss->store);
 	if (fss->store_slot)

@@ -183,6 +183,13 @@ request_key(FuSender *sender, FuRequest *req, char **path)
 	if (body)
 		appendBinaryStringInfo(&key, body, body_len);
 	sha256_hex(key.data, key.len, digest);
+	/*
+	 * Half the hash is plenty to spread entries (the key is compared when
+	 * read), and keeps every path under the data directory, lock and
+	 * temporary files included, within the 99 bytes pg_basebackup's tar
+	 * format allows
+	 */
+	digest[32] = '\0';
 	*path = psprintf("%s/%u_%u_%u_%s", cache_dir(false), MyDatabaseId,
 					 sender->server->serverid,
 					 sender->user ? sender->user->umid : InvalidOid, digest);
@@ -319,7 +326,7 @@ fu_cache_probe(FuSender *sender, FuRequest *req)
 
 /*
  * Connections that miss the same page at once fetch it once: the first
- * takes an exclusive flock on the entry's ".lock" file until the page is
+ * takes an exclusive flock on the entry's ".l" file until the page is
  * stored; the others wait for the lock, then read the entry.  Only a scan
  * that holds no other claim waits (two scans each holding one page and
  * waiting for the other's would wait forever); the others fetch the page
@@ -339,7 +346,7 @@ fu_cache_claim(FuSender *sender, FuRequest *req, bool may_wait)
 	if (!fu_cache_enabled() || req->cache_lock >= 0 || cache_dir(true) == NULL)
 		return false;
 	pfree(request_key(sender, req, &path));
-	lock = psprintf("%s.lock", path);
+	lock = psprintf("%s.l", path);
 	fd = OpenTransientFile(lock, O_RDWR | O_CREAT | PG_BINARY);
 	pfree(lock);
 	pfree(path);
@@ -430,7 +437,7 @@ evict(const char *dir)
 			pfree(path);
 			continue;
 		}
-		if (strstr(de->d_name, ".tmp") != NULL || strstr(de->d_name, ".lock") != NULL)
+		if (strchr(de->d_name, '.') != NULL)	/* a lock or a temporary file */
 		{
 			if (now - st.st_mtime > 3600)
 				(void) unlink(path);
@@ -535,7 +542,7 @@ fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 	h.body_len = len;
 	h.crc = entry_crc(&h, key, body);
 
-	tmp = psprintf("%s.tmp.%d.%u", path, MyProcPid, counter++);
+	tmp = psprintf("%s/t.%d.%u", dir, MyProcPid, counter++);
 	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
 	if (fd < 0)
 	{
@@ -606,15 +613,17 @@ finops_usage_clear_cache(PG_FUNCTION_ARGS)
 					um;
 		int			len;
 
-		if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp") != NULL ||
-			strstr(de->d_name, ".lock") != NULL)
-			continue;
+		bool		lock;
+
+		/* entries and their lock files; temporary files are left alone */
 		if (sscanf(de->d_name, "%u_%u_%u_%n", &db, &srv, &um, &len) != 3)
 			continue;
+		lock = strchr(de->d_name, '.') != NULL;
 		if (!all && (db != MyDatabaseId || um == InvalidOid ||
 					 mapping_of(GetUserId(), srv) != um))
 			continue;
-		if (unlink(psprintf("%s/%s", dir, de->d_name)) == 0)
+		/* a lock file removed while held costs at most a second fetch */
+		if (unlink(psprintf("%s/%s", dir, de->d_name)) == 0 && !lock)
 			removed++;
 	}
 	FreeDir(d);

@@ -140,8 +140,11 @@ SELECT finops_usage.clear_cache() > 0 AS cleared;
 SELECT count(*) FROM aws_cost_by_service WHERE period_start = '2026-03-02';
 CREATE TEMP TABLE entry AS
 SELECT 'finops_usage/cache/' || f AS path, pg_read_binary_file('finops_usage/cache/' || f) AS bytes
-FROM pg_ls_dir('finops_usage/cache') AS f WHERE f NOT LIKE '%.lock';
+FROM pg_ls_dir('finops_usage/cache') AS f WHERE f NOT LIKE '%.%';
 SELECT count(*) AS entries FROM entry;
+-- every path, lock files included, fits pg_basebackup's tar headers
+SELECT count(*) > 1 AS files, max(length('finops_usage/cache/' || f)) < 100 AS short_paths
+FROM pg_ls_dir('finops_usage/cache') AS f;
 CREATE FUNCTION pg_temp.write_entry(b bytea) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE lo oid;
 BEGIN
@@ -207,7 +210,7 @@ SELECT count(*) FROM aws_cost WHERE period_start >= '2025-06-01' AND period_star
 SELECT count(*) > 1 AS several_entries,
        count(*) < (SELECT count(*) FROM emu.requests()) AS some_evicted,
        sum((pg_stat_file('finops_usage/cache/' || f)).size) <= 1024 * 1024 AS within_size
-FROM pg_ls_dir('finops_usage/cache') AS f WHERE f NOT LIKE '%.lock';
+FROM pg_ls_dir('finops_usage/cache') AS f WHERE f NOT LIKE '%.%';
 RESET finops_usage.cache_size;
 
 -- stats: calls and spend are what the API saw, hits and misses counted

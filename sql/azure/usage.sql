@@ -87,6 +87,13 @@ SELECT (r->>'status') AS status,
 FROM json_array_elements((SELECT string_agg(line, E'\n') FROM emu.call('/_emulator/requests?format=json') AS line)::json) r
 WHERE r->>'operation' = 'costmanagement.query' ORDER BY (r->>'seq')::int;
 
+-- cost and usage_quantity read together (one call, two aggregations): both
+-- filled, cost as when read alone
+SELECT count(*) AS rows, count(cost) AS with_cost, count(usage_quantity) AS with_quantity,
+       sum(cost) = (SELECT sum(cost) FROM azure_usage WHERE usage_date >= '2026-05-01' AND usage_date < '2026-05-04')
+         AS same_cost
+FROM azure_usage WHERE usage_date >= '2026-05-01' AND usage_date < '2026-05-04';
+
 -- aggregate pushdown: Cost Management adds up; the same answer as locally
 CREATE FUNCTION pg_temp.local_answer(name text, query text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN

@@ -544,8 +544,12 @@ usage_begin(FuScan *scan)
 
 			fu_request_param(req, "api-version", AZURE_COST_API);
 			fu_request_body(req, "application/json", body, strlen(body));
-			/* the metrics this call's rows give */
-			req->pdata = (void *) (intptr_t) (lfirst_int(lc) == 5 ? 4 : lfirst_int(lc));
+			/*
+			 * The metrics this call's rows give: all it asks for, except
+			 * the third metric's call, whose Cost the first call gives
+			 */
+			req->pdata = (void *) (intptr_t)
+				(st->metric_mask == 7 && lfirst_int(lc) == 5 ? 4 : lfirst_int(lc));
 			st->pending++;
 		}
 	}

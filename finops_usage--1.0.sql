@@ -74,3 +74,299 @@ $$;
 REVOKE ALL ON FUNCTION reset_stats() FROM PUBLIC;
 COMMENT ON FUNCTION reset_stats() IS
   'sets every counter of finops_usage.stats to zero, from now';
+
+-- ---------------------------------------------------------------------
+-- FinOps functions over a server's foreign tables (they push down, use
+-- the result cache and count against the spend guard like any query)
+-- ---------------------------------------------------------------------
+
+-- "today" as the extension sees it: finops_usage.today, else the UTC date
+CREATE FUNCTION _today()
+RETURNS date
+LANGUAGE sql STABLE
+AS $$
+  SELECT coalesce(nullif(current_setting('finops_usage.today', true), '')::date,
+                  (now() AT TIME ZONE 'UTC')::date)
+$$;
+
+-- The server's provider, and the foreign table of its cost source the
+-- caller may read (the wide table IMPORT FOREIGN SCHEMA made, by preference)
+CREATE FUNCTION _cost_relation(server name, OUT rel regclass, OUT provider text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  src text;
+BEGIN
+  SELECT split_part(o, '=', 2) INTO provider
+  FROM pg_foreign_server s
+  JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw AND w.fdwname = 'finops_usage',
+       unnest(s.srvoptions) AS o
+  WHERE s.srvname = server AND o LIKE 'provider=%';
+  IF provider IS NULL THEN
+    RAISE EXCEPTION 'server "%" is not a finops_usage server', server
+      USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT srvname FROM pg_foreign_server lists the servers.';
+  END IF;
+  src := CASE provider WHEN 'aws' THEN 'aws_cost' WHEN 'gcp' THEN 'gcp_cost'
+                       WHEN 'azure' THEN 'azure_usage' END;
+  SELECT c.oid::regclass INTO rel
+  FROM pg_foreign_table ft
+  JOIN pg_class c ON c.oid = ft.ftrelid
+  JOIN pg_foreign_server s ON s.oid = ft.ftserver
+  WHERE s.srvname = server AND ('source=' || src) = ANY (ft.ftoptions)
+    AND has_table_privilege(c.oid, 'SELECT')
+  ORDER BY c.relname = src DESC, c.relnatts DESC, c.oid
+  LIMIT 1;
+  IF rel IS NULL THEN
+    RAISE EXCEPTION 'server "%" has no foreign table of source "%" you may read', server, src
+      USING ERRCODE = 'undefined_table',
+            HINT = format('IMPORT FOREIGN SCHEMA %s LIMIT TO (%s) FROM SERVER %I INTO some_schema;',
+                          provider, src, server);
+  END IF;
+END $$;
+
+-- What a provider's cost table calls its dimensions and measures
+CREATE FUNCTION _cost_shape(provider text, OUT day_expr text, OUT window_expr text,
+                            OUT cost_expr text, OUT quantity_expr text,
+                            OUT estimated_expr text, OUT service_col text,
+                            OUT dimensions text[])
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT d, w, c, q, e, s, dims FROM (VALUES
+    ('aws', 'period_start',
+     'period_start >= $1 AND period_start < $2 AND granularity = $3',
+     'unblended_cost', 'usage_quantity', 'estimated', 'service',
+     ARRAY['linked_account', 'service', 'region', 'usage_type', 'operation',
+           'instance_type', 'record_type']),
+    -- the billing export's hours, by their UTC day; a month whose invoice
+    -- is not closed yet (the current one) is an estimate
+    ('gcp', '(usage_start_time AT TIME ZONE ''UTC'')::date',
+     'usage_start_time >= $1::timestamp AT TIME ZONE ''UTC'' AND usage_start_time < $2::timestamp AT TIME ZONE ''UTC''',
+     'net_cost', 'usage_amount',
+     '(usage_start_time AT TIME ZONE ''UTC'')::date >= date_trunc(''month'', finops_usage._today())',
+     'service',
+     ARRAY['billing_account_id', 'project_id', 'project_name', 'service', 'sku',
+           'region', 'zone', 'cost_type']),
+    ('azure', 'usage_date',
+     'usage_date >= $1 AND usage_date < $2 AND granularity = ''Daily''',
+     'cost', 'usage_quantity', 'usage_date >= date_trunc(''month'', finops_usage._today())',
+     'service_name',
+     ARRAY['subscription_id', 'resource_group', 'service_name', 'resource_location',
+           'resource_type', 'resource_id', 'meter_category', 'charge_type'])
+  ) AS v(p, d, w, c, q, e, s, dims)
+  WHERE p = provider
+$$;
+
+CREATE FUNCTION cost_usage(server name, start_date date, end_date date,
+                           granularity text DEFAULT 'DAILY', group_by text[] DEFAULT '{}')
+RETURNS TABLE (period_start date, period_end date, dimensions jsonb, cost numeric,
+               usage_quantity numeric, currency text, estimated boolean)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r record;
+  sh record;
+  g text;
+  dims text := '';
+  dim_json text := '''{}''::jsonb';
+  period text;
+  q text;
+BEGIN
+  IF granularity IS NULL OR upper(granularity) NOT IN ('DAILY', 'MONTHLY') THEN
+    RAISE EXCEPTION 'invalid granularity "%"', granularity
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Valid values: DAILY, MONTHLY.';
+  END IF;
+  granularity := upper(granularity);
+  IF start_date IS NULL OR end_date IS NULL OR start_date >= end_date THEN
+    RAISE EXCEPTION 'start_date must be before end_date'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Dates are [start_date, end_date): end_date is the day after the last.';
+  END IF;
+  SELECT * INTO r FROM finops_usage._cost_relation(server);
+  SELECT * INTO sh FROM finops_usage._cost_shape(r.provider);
+  FOREACH g IN ARRAY coalesce(group_by, '{}') LOOP
+    IF NOT g = ANY (sh.dimensions) THEN
+      RAISE EXCEPTION 'cannot group % cost by "%"', r.provider, g
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'Valid dimensions: ' || array_to_string(sh.dimensions, ', ') || '.';
+    END IF;
+    dims := dims || format(', %I', g);
+    dim_json := dim_json || format(' || jsonb_build_object(%L, %I)', g, g);
+  END LOOP;
+  -- AWS asks Cost Explorer for months; the others add their days up
+  IF r.provider = 'aws' THEN
+    period := 'period_start AS ps, period_end AS pe';
+  ELSIF granularity = 'MONTHLY' THEN
+    period := format('date_trunc(''month'', %s)::date AS ps, '
+                     '(date_trunc(''month'', %s) + interval ''1 month'')::date AS pe',
+                     sh.day_expr, sh.day_expr);
+  ELSE
+    period := format('%s AS ps, %s + 1 AS pe', sh.day_expr, sh.day_expr);
+  END IF;
+  q := format('SELECT ps, pe, dims, cost, qty, currency, est FROM '
+              '(SELECT %s, %s AS dims, sum(%s) AS cost, sum(%s) AS qty, currency, '
+              'bool_or(%s) AS est FROM %s WHERE %s GROUP BY ps, pe%s, currency) d '
+              'ORDER BY ps, dims::text, currency',
+              period, dim_json, sh.cost_expr, sh.quantity_expr, sh.estimated_expr,
+              r.rel, sh.window_expr, dims);
+  RETURN QUERY EXECUTE q USING start_date, end_date, granularity;
+END $$;
+
+-- Daily cost of a server by service over [start_date, end_date)
+CREATE FUNCTION _daily_by_service(server name, start_date date, end_date date)
+RETURNS TABLE (day date, service text, cost numeric)
+LANGUAGE sql STABLE
+AS $$
+  SELECT u.period_start, u.dimensions ->> (SELECT s.service_col FROM finops_usage._cost_shape(r.provider) s),
+         sum(u.cost)
+  FROM finops_usage._cost_relation(server) r,
+       LATERAL finops_usage.cost_usage(server, start_date, end_date, 'DAILY',
+                                       ARRAY[(SELECT s.service_col FROM finops_usage._cost_shape(r.provider) s)]) u
+  GROUP BY 1, 2
+$$;
+
+CREATE FUNCTION cost_analytics(server name, days int DEFAULT 30)
+RETURNS TABLE (day date, cost numeric, avg_7d numeric, change_pct numeric, top_service text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  last_day date := finops_usage._today();
+BEGIN
+  IF days IS NULL OR days < 1 OR days > 365 THEN
+    RAISE EXCEPTION 'days must be between 1 and 365'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- complete days only: today is still being billed; six more days for
+  -- the first days' 7-day averages, one for their change
+  RETURN QUERY
+  WITH d AS (
+    SELECT b.day, b.service, b.cost
+    FROM finops_usage._daily_by_service(server, last_day - days - 7, last_day) b
+  ), cal AS (
+    SELECT g::date AS day FROM generate_series(last_day - days - 7, last_day - 1, interval '1 day') g
+  ), totals AS (
+    SELECT cal.day, coalesce(sum(d.cost), 0) AS cost
+    FROM cal LEFT JOIN d ON d.day = cal.day GROUP BY cal.day
+  ), t AS (
+    SELECT totals.day, totals.cost,
+           avg(totals.cost) OVER (ORDER BY totals.day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS a7,
+           lag(totals.cost) OVER (ORDER BY totals.day) AS prev
+    FROM totals
+  )
+  SELECT t.day, t.cost, round(t.a7, 4),
+         CASE WHEN t.prev > 0 THEN round((t.cost - t.prev) * 100 / t.prev, 2) END,
+         (SELECT d.service FROM d WHERE d.day = t.day ORDER BY d.cost DESC, d.service LIMIT 1)
+  FROM t
+  WHERE t.day >= last_day - days
+  ORDER BY t.day;
+END $$;
+
+-- Robust z-scores: see README, "cost_anomalies"
+CREATE FUNCTION cost_anomalies(server name, start_date date, end_date date,
+                               group_by text DEFAULT 'service', threshold float8 DEFAULT 3.0)
+RETURNS TABLE (day date, dimension text, cost numeric, expected numeric, score float8)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r record;
+BEGIN
+  IF threshold IS NULL OR threshold <= 0 THEN
+    RAISE EXCEPTION 'threshold must be positive' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO r FROM finops_usage._cost_relation(server);
+  RETURN QUERY
+  WITH raw AS (
+    -- two months of history before the first day
+    SELECT u.period_start AS day, u.dimensions ->> group_by AS dim, sum(u.cost) AS cost
+    FROM finops_usage.cost_usage(server, (start_date - interval '2 months')::date, end_date,
+                                 'DAILY', ARRAY[group_by]) u
+    GROUP BY 1, 2
+  ), dims AS (
+    SELECT DISTINCT raw.dim FROM raw
+  ), grid AS (
+    -- a day without cost for a dimension is a zero, not a gap
+    SELECT g::date AS day, dims.dim, coalesce(raw.cost, 0) AS cost
+    FROM generate_series(start_date - interval '2 months', end_date - 1, interval '1 day') g
+    CROSS JOIN dims
+    LEFT JOIN raw ON raw.day = g::date AND raw.dim IS NOT DISTINCT FROM dims.dim
+  ), series AS (
+    -- each dimension's days as an array: the windows below are slices
+    SELECT grid.dim, array_agg(grid.cost ORDER BY grid.day) AS c
+    FROM grid GROUP BY grid.dim
+  ), scored AS MATERIALIZED (
+    SELECT x.day, x.dim, x.c[x.i] AS cost, h.med28, h.mad28, h.wf, h.monthly
+    FROM (SELECT g::date AS day, series.dim, series.c,
+                 (g::date - (start_date - interval '2 months')::date) + 1 AS i
+          FROM series, generate_series(start_date, end_date - 1, interval '1 day') g) x,
+    LATERAL (
+      SELECT m.med28,
+             (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(v - m.med28))
+              FROM unnest(x.c[x.i - 28:x.i - 1]) v) AS mad28,
+             -- the weekday's level: its median over eight weeks against all days'
+             CASE WHEN m.med56 > 0
+                  THEN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x.c[x.i - 7 * k])
+                        FROM generate_series(1, 8) k) / m.med56
+                  ELSE 1 END AS wf,
+             -- a monthly charge (tax, support, upfront fees) recurs on its day
+             least(x.c[x.i - (x.day - (x.day - interval '1 month')::date)],
+                   x.c[x.i - (x.day - (x.day - interval '2 months')::date)]) AS monthly
+      FROM (SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+                    FROM unnest(x.c[x.i - 28:x.i - 1]) v) AS med28,
+                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
+                    FROM unnest(x.c[x.i - 56:x.i - 1]) v) AS med56) m
+    ) h
+  ), z AS (
+    SELECT s.day, s.dim, s.cost, e.expected::numeric AS expected,
+           abs(s.cost::float8 - e.expected)
+             / greatest(1.4826 * s.mad28, 0.05 * e.expected, 0.01) AS score
+    FROM scored s,
+    LATERAL (SELECT greatest(s.med28 * s.wf, coalesce(s.monthly, 0)::float8) AS expected) e
+  )
+  SELECT z.day, z.dim, z.cost, round(z.expected, 4), round(z.score::numeric, 3)::float8
+  FROM z
+  WHERE z.score > threshold
+  ORDER BY z.score DESC, z.day, z.dim;
+END $$;
+
+-- Trend and weekday pattern fitted by least squares: see README, "cost_forecast"
+CREATE FUNCTION cost_forecast(server name, days int DEFAULT 30)
+RETURNS TABLE (day date, cost numeric, lower numeric, upper numeric, method text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  last_day date := finops_usage._today();
+  history int := 91;
+BEGIN
+  IF days IS NULL OR days < 1 OR days > 365 THEN
+    RAISE EXCEPTION 'days must be between 1 and 365'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN QUERY
+  WITH h AS (
+    SELECT g::date AS day, (g::date - last_day) AS t, coalesce(sum(u.cost), 0)::float8 AS y
+    FROM generate_series(last_day - history, last_day - 1, interval '1 day') g
+    LEFT JOIN finops_usage.cost_usage(server, last_day - history, last_day) u ON u.period_start = g::date
+    GROUP BY 1
+  ), fit1 AS (
+    SELECT regr_slope(y, t) AS b, regr_intercept(y, t) AS a FROM h
+  ), wk AS (
+    -- the weekday effect: mean residual of each weekday around the trend
+    SELECT extract(isodow FROM h.day) AS dow, avg(h.y - (f.a + f.b * h.t)) AS w
+    FROM h, fit1 f GROUP BY 1
+  ), fit2 AS (
+    SELECT regr_slope(h.y - wk.w, h.t) AS b, regr_intercept(h.y - wk.w, h.t) AS a
+    FROM h JOIN wk ON wk.dow = extract(isodow FROM h.day)
+  ), resid AS (
+    SELECT stddev_samp(h.y - (f.a + f.b * h.t + wk.w)) AS sd, count(*) AS n
+    FROM h JOIN wk ON wk.dow = extract(isodow FROM h.day), fit2 f
+  )
+  SELECT g::date,
+         round(greatest(f.a + f.b * (g::date - last_day) + wk.w, 0)::numeric, 2),
+         round(greatest(f.a + f.b * (g::date - last_day) + wk.w - 1.96 * r.sd * sqrt(1 + 1.0 / r.n), 0)::numeric, 2),
+         round((f.a + f.b * (g::date - last_day) + wk.w + 1.96 * r.sd * sqrt(1 + 1.0 / r.n))::numeric, 2),
+         format('linear trend + weekday effects, least squares over %s days; 95%% interval from the residuals', history)
+  FROM generate_series(last_day, last_day + days - 1, interval '1 day') g
+  JOIN wk ON wk.dow = extract(isodow FROM g::date),
+       fit2 f, resid r
+  ORDER BY 1;
+END $$;

@@ -89,9 +89,9 @@ AS $$
                   (now() AT TIME ZONE 'UTC')::date)
 $$;
 
--- The server's provider, and the foreign table of its cost source the
--- caller may read (the wide table IMPORT FOREIGN SCHEMA made, by preference)
-CREATE FUNCTION _cost_relation(server name, OUT rel regclass, OUT provider text)
+-- The server's provider, and the foreign table of its cost or metrics
+-- source the caller may read (the one named as the source, by preference)
+CREATE FUNCTION _source_relation(server name, kind text, OUT rel regclass, OUT provider text)
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -107,8 +107,10 @@ BEGIN
       USING ERRCODE = 'undefined_object',
             HINT = 'SELECT srvname FROM pg_foreign_server lists the servers.';
   END IF;
-  src := CASE provider WHEN 'aws' THEN 'aws_cost' WHEN 'gcp' THEN 'gcp_cost'
-                       WHEN 'azure' THEN 'azure_usage' END;
+  src := CASE kind
+           WHEN 'cost' THEN CASE provider WHEN 'aws' THEN 'aws_cost' WHEN 'gcp' THEN 'gcp_cost'
+                                          WHEN 'azure' THEN 'azure_usage' END
+           ELSE provider || '_metrics' END;
   SELECT c.oid::regclass INTO rel
   FROM pg_foreign_table ft
   JOIN pg_class c ON c.oid = ft.ftrelid
@@ -124,6 +126,10 @@ BEGIN
                           provider, src, server);
   END IF;
 END $$;
+
+CREATE FUNCTION _cost_relation(server name, OUT rel regclass, OUT provider text)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM finops_usage._source_relation(server, 'cost') $$;
 
 -- What a provider's cost table calls its dimensions and measures
 CREATE FUNCTION _cost_shape(provider text, OUT day_expr text, OUT window_expr text,
@@ -369,4 +375,106 @@ BEGIN
   JOIN wk ON wk.dow = extract(isodow FROM g::date),
        fit2 f, resid r
   ORDER BY 1;
+END $$;
+
+-- The CPU metric of a resource type, and the factor that makes it a percentage
+CREATE FUNCTION _cpu_metric(provider text, resource_type text, OUT metric text, OUT scale float8)
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT v.m, v.f FROM (VALUES
+    ('aws', 'ec2', 'CPUUtilization', 1.0),
+    ('aws', 'rds', 'CPUUtilization', 1.0),
+    ('gcp', 'gce_instance', 'compute.googleapis.com/instance/cpu/utilization', 100.0),
+    ('gcp', 'cloudsql_database', 'cloudsql.googleapis.com/database/cpu/utilization', 100.0),
+    ('azure', 'virtual_machine', 'Percentage CPU', 1.0),
+    ('azure', 'Microsoft.Compute/virtualMachines', 'Percentage CPU', 1.0),
+    ('azure', 'sql_database', 'cpu_percent', 1.0),
+    ('azure', 'Microsoft.Sql/servers/databases', 'cpu_percent', 1.0)
+  ) AS v(p, t, m, f)
+  WHERE v.p = provider AND v.t = resource_type
+$$;
+
+CREATE FUNCTION resource_usage(server name, resource_type text, resource_id text,
+                               start_time timestamptz DEFAULT now() - interval '1 day',
+                               end_time timestamptz DEFAULT now(), metrics text[] DEFAULT NULL)
+RETURNS TABLE (metric_name text, unit text, points bigint, avg float8, min float8,
+               max float8, p95 float8)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r record;
+  metric_col text;
+BEGIN
+  IF start_time IS NULL OR end_time IS NULL OR start_time >= end_time THEN
+    RAISE EXCEPTION 'start_time must be before end_time' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO r FROM finops_usage._source_relation(server, 'metrics');
+  metric_col := CASE r.provider WHEN 'gcp' THEN 'metric_type' ELSE 'metric_name' END;
+  -- without metrics, the type's defaults (the tables know them)
+  RETURN QUERY EXECUTE format(
+    'SELECT %1$I, unit, count(*), avg(value), min(value), max(value), '
+    '       percentile_cont(0.95) WITHIN GROUP (ORDER BY value) '
+    'FROM %2$s WHERE resource_type = $1 AND resource_id = $2 AND ts >= $3 AND ts < $4 '
+    '  AND value IS NOT NULL %3$s '
+    'GROUP BY 1, 2 ORDER BY 1, 2',
+    metric_col, r.rel,
+    CASE WHEN metrics IS NULL THEN '' ELSE format('AND %I = ANY ($5)', metric_col) END)
+  USING resource_type, resource_id, start_time, end_time, metrics;
+END $$;
+
+CREATE FUNCTION usage_summary(server name, start_date date, end_date date,
+                              resource_type text DEFAULT NULL, resource_ids text[] DEFAULT NULL,
+                              OUT total_cost numeric, OUT currency text, OUT services int,
+                              OUT daily_average numeric, OUT resources int, OUT avg_cpu float8,
+                              OUT p95_cpu float8, OUT estimated_share numeric,
+                              OUT completeness numeric, OUT confidence text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r record;
+  cpu record;
+  days_asked int;
+  days_with_data int;
+BEGIN
+  IF start_date IS NULL OR end_date IS NULL OR start_date >= end_date THEN
+    RAISE EXCEPTION 'start_date must be before end_date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO r FROM finops_usage._cost_relation(server);
+  -- days still to come are not missing data
+  days_asked := least(end_date, finops_usage._today() + 1) - start_date;
+  SELECT sum(d.cost), count(DISTINCT d.service) FILTER (WHERE d.cost <> 0),
+         count(DISTINCT d.day) FILTER (WHERE d.cost <> 0)
+    INTO total_cost, services, days_with_data
+  FROM finops_usage._daily_by_service(server, start_date, end_date) d;
+  SELECT u.currency, coalesce(sum(u.cost) FILTER (WHERE u.estimated) / nullif(sum(u.cost), 0), 0)
+    INTO currency, estimated_share
+  FROM finops_usage.cost_usage(server, start_date, end_date) u
+  GROUP BY u.currency ORDER BY sum(u.cost) DESC LIMIT 1;
+  total_cost := coalesce(total_cost, 0);
+  daily_average := round(total_cost / greatest(days_asked, 1), 4);
+  estimated_share := round(coalesce(estimated_share, 0), 4);
+  completeness := CASE WHEN days_asked > 0
+                       THEN round(least(coalesce(days_with_data, 0)::numeric / days_asked, 1), 4)
+                       ELSE 0 END;
+  confidence := CASE WHEN completeness >= 0.95 AND estimated_share <= 0.10 THEN 'high'
+                     WHEN completeness >= 0.70 AND estimated_share <= 0.50 THEN 'medium'
+                     ELSE 'low' END;
+  IF resource_type IS NOT NULL THEN
+    SELECT * INTO cpu FROM finops_usage._cpu_metric(r.provider, resource_type);
+    IF cpu.metric IS NULL THEN
+      RAISE NOTICE 'no CPU metric is known for % resource type "%"', r.provider, resource_type;
+    ELSE
+      EXECUTE format(
+        'SELECT count(DISTINCT resource_id), avg(value) * $5, '
+        '       percentile_cont(0.95) WITHIN GROUP (ORDER BY value) * $5 '
+        'FROM %s WHERE resource_type = $1 AND %I = $2 AND ts >= $3 AND ts < $4 '
+        '  AND value IS NOT NULL %s',
+        (finops_usage._source_relation(server, 'metrics')).rel,
+        CASE r.provider WHEN 'gcp' THEN 'metric_type' ELSE 'metric_name' END,
+        CASE WHEN resource_ids IS NULL THEN '' ELSE 'AND resource_id = ANY ($6)' END)
+      INTO resources, avg_cpu, p95_cpu
+      USING resource_type, cpu.metric, start_date::timestamp AT TIME ZONE 'UTC',
+            end_date::timestamp AT TIME ZONE 'UTC', cpu.scale, resource_ids;
+    END IF;
+  END IF;
 END $$;

@@ -6,6 +6,7 @@ MODULE_big = finops_usage
 OBJS = \
 	$(WIN32RES) \
 	src/auth.o \
+	src/availability.o \
 	src/cache.o \
 	src/explain.o \
 	src/fdw.o \

@@ -478,3 +478,10 @@ BEGIN
     END IF;
   END IF;
 END $$;
+
+CREATE FUNCTION availability()
+RETURNS TABLE (server name, provider text, available boolean, identity text, detail text)
+AS 'MODULE_PATHNAME', 'finops_usage_availability'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION availability() IS
+  'for each server of the wrapper the current user has a user mapping for: whether its credentials work (one free call), who they are, and why not';

@@ -19,7 +19,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_user_mapping.h"
 #include "engine.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -308,4 +310,46 @@ bool
 fu_auth_server_credentials(const FuAuth *auth)
 {
 	return fu_mapping_allows_server_credentials(auth->user);
+}
+
+/*
+ * The credentials cached for a server and user mapping (default
+ * audience), without obtaining any: NULL when there are none.
+ */
+const FuCredential *
+fu_auth_cached(ForeignServer *server, UserMapping *user)
+{
+	AuthKey		key;
+	AuthEntry  *e;
+
+	if (auth_cache == NULL)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.umid = user->umid;
+	key.serverid = server->serverid;
+	e = (AuthEntry *) hash_search(auth_cache, &key, HASH_FIND, NULL);
+	return e && !e->invalid ? e->cred : NULL;
+}
+
+/*
+ * The user mapping a user's queries of a server use: its own, else
+ * PUBLIC's (InvalidOid when neither exists).
+ */
+Oid
+fu_mapping_oid(Oid userid, Oid serverid)
+{
+	HeapTuple	tp;
+	Oid			umid = InvalidOid;
+
+	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
+						 ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+							 ObjectIdGetDatum(serverid));
+	if (HeapTupleIsValid(tp))
+	{
+		umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+		ReleaseSysCache(tp);
+	}
+	return umid;
 }

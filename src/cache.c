@@ -31,7 +31,6 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -43,7 +42,6 @@
 #include "storage/fd.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #define CACHE_MAGIC		0x46554331	/* "FUC1" */
@@ -567,29 +565,6 @@ fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 }
 
 /*
- * The user mapping a user's queries of a server use: its own, else
- * PUBLIC's (InvalidOid when neither exists).
- */
-static Oid
-mapping_of(Oid userid, Oid serverid)
-{
-	HeapTuple	tp;
-	Oid			umid = InvalidOid;
-
-	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
-						 ObjectIdGetDatum(serverid));
-	if (!HeapTupleIsValid(tp))
-		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
-							 ObjectIdGetDatum(serverid));
-	if (HeapTupleIsValid(tp))
-	{
-		umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
-		ReleaseSysCache(tp);
-	}
-	return umid;
-}
-
-/*
  * clear_cache(): remove entries, and return how many.  A superuser
  * removes every entry; anyone else only those of the user mappings its
  * own queries use, in this database.
@@ -620,7 +595,7 @@ finops_usage_clear_cache(PG_FUNCTION_ARGS)
 			continue;
 		lock = strchr(de->d_name, '.') != NULL;
 		if (!all && (db != MyDatabaseId || um == InvalidOid ||
-					 mapping_of(GetUserId(), srv) != um))
+					 fu_mapping_oid(GetUserId(), srv) != um))
 			continue;
 		/* a lock file removed while held costs at most a second fetch */
 		if (unlink(psprintf("%s/%s", dir, de->d_name)) == 0 && !lock)

@@ -194,6 +194,9 @@ extern const FuCredential *fu_auth_get(const FuProvider *provider,
 									   const char *audience);
 extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 							  UserMapping *user);
+extern Oid	fu_mapping_oid(Oid userid, Oid serverid);
+extern const FuCredential *fu_auth_cached(ForeignServer *server,
+										  UserMapping *user);
 
 /* scan.c */
 typedef struct FuScanState

@@ -508,6 +508,13 @@ typedef struct FuProvider
 	 * return.
 	 */
 	void		(*report_error) (FuRequest *req, const FuCredential *cred) pg_attribute_noreturn();
+
+	/*
+	 * availability(): make one free call authenticated with cred and return
+	 * who the API says the caller is (an ERROR when it refuses).  NULL:
+	 * obtaining the credentials (a token request) is the check.
+	 */
+	char	   *(*verify) (const FuAuth *auth, const FuCredential *cred);
 } FuProvider;
 
 /* providers.c */

@@ -287,4 +287,5 @@ const FuProvider fu_provider_aws = {
 	.authorize = fu_aws_authorize,
 	.classify = aws_classify,
 	.report_error = aws_report_error,
+	.verify = fu_aws_verify,
 };

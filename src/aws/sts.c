@@ -214,6 +214,50 @@ assume_obtain(const FuAuth *auth, FuCredential *cred)
 	cred->expires = expires;
 }
 
+/*
+ * availability(): STS GetCallerIdentity, which is free and needs no
+ * permission, signed with the credentials the scans would use.
+ */
+char *
+fu_aws_verify(const FuAuth *auth, const FuCredential *cred)
+{
+	static const char *const p_arn[] = {"GetCallerIdentityResponse", "GetCallerIdentityResult", "Arn", NULL};
+	const char *region = fu_aws_region(auth->server);
+	FuRequest  *req;
+	char	   *arn;
+	char	   *code;
+	char	   *message;
+
+	req = fu_auth_request(auth, psprintf("AWS STS GetCallerIdentity in %s", region),
+						  "POST",
+						  fu_base_url(auth->server,
+									  psprintf("sts.%s.amazonaws.com", region)),
+						  "/");
+	req->scope = psprintf("sts/%s", region);
+	fu_request_body(req, "application/x-www-form-urlencoded; charset=utf-8",
+					"Action=GetCallerIdentity&Version=" STS_VERSION,
+					strlen("Action=GetCallerIdentity&Version=" STS_VERSION));
+	if (fu_auth_send(auth, req, cred) != FU_VERDICT_OK)
+	{
+		fu_aws_error_text(req, cred->secrets, &code, &message);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("AWS STS refused the credentials of server \"%s\"",
+						auth->server->servername),
+				 code ?
+				 errdetail("%s (HTTP %ld): %s", code, req->http.status,
+						   message ? message : "(no message)") :
+				 errdetail("STS returned HTTP status %ld.", req->http.status)));
+	}
+	arn = fu_aws_xml_text(req->http.resp, req->http.resp_len, p_arn);
+	if (arn == NULL || arn[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("malformed response from AWS STS GetCallerIdentity"),
+				 errdetail("The answer has no Arn.")));
+	return fu_api_text(arn);
+}
+
 const FuCredentialProvider fu_aws_assume_role = {
 	.name = "AWS AssumeRole",
 	.applies = assume_applies,

@@ -259,6 +259,26 @@ fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 	return cp && cp->describe ? cp->describe(&auth) : NULL;
 }
 
+/*
+ * Who the credentials of a user mapping are, as far as the options and the
+ * server's environment tell without a network call (see cache.c)
+ */
+char *
+fu_auth_principal(const FuProvider *provider, ForeignServer *server,
+				  UserMapping *user)
+{
+	FuAuth		auth;
+	const FuCredentialProvider *cp;
+
+	auth.provider = provider;
+	auth.server = server;
+	auth.user = user;
+	auth.audience = NULL;
+	auth.cxt = CurrentMemoryContext;
+	cp = find_cp(&auth);
+	return cp && cp->principal ? cp->principal(&auth) : NULL;
+}
+
 /* ---------- for credential providers ---------- */
 
 /* A request of a credential provider (token or STS endpoint) */

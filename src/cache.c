@@ -31,7 +31,9 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "access/xact.h"
 #include "commands/defrem.h"
+#include "common/file_perm.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "engine.h"
@@ -39,7 +41,9 @@
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
+#include "pgstat.h"
 #include "storage/fd.h"
+#include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -158,6 +162,10 @@ sender_identity(FuSender *sender)
 		who = fu_auth_describe(sender->provider, sender->server, sender->user);
 		if (who)
 			appendStringInfoString(&buf, who);
+		appendStringInfoChar(&buf, '\0');
+		who = fu_auth_principal(sender->provider, sender->server, sender->user);
+		if (who)
+			appendStringInfoString(&buf, who);
 		sha256_hex(buf.data, buf.len, digest);
 		sender->cache_identity = MemoryContextStrdup(sender->cxt, digest);
 		pfree(buf.data);
@@ -174,10 +182,15 @@ request_key(FuSender *sender, FuRequest *req, char **path)
 	const char *body = req->cache_body ? req->cache_body : req->body;
 	size_t		body_len = req->cache_body ? strlen(req->cache_body) :
 		(req->body ? req->body_len : 0);
+	ListCell   *lc;
 
 	initStringInfo(&key);
 	appendStringInfo(&key, "%s\n%s %s\n", sender_identity(sender), req->method,
 					 fu_request_url(req));
+	/* the provider's headers (an operation's name), not the signature's */
+	foreach(lc, req->headers)
+		appendStringInfo(&key, "%s\n", (char *) lfirst(lc));
+	appendStringInfoChar(&key, '\n');
 	if (body)
 		appendBinaryStringInfo(&key, body, body_len);
 	sha256_hex(key.data, key.len, digest);
@@ -232,28 +245,36 @@ read_all(int fd, void *buf, size_t len)
 	return true;
 }
 
+/* Remove a corrupt entry, unless a writer has replaced it since */
+static void
+unlink_if_same(const char *path, const struct stat *read)
+{
+	struct stat now;
+
+	if (stat(path, &now) == 0 && now.st_ino == read->st_ino &&
+		now.st_dev == read->st_dev)
+		(void) unlink(path);
+}
+
 /*
- * Look a request up.  A hit fills req->http as an answer would (status,
+ * Look an entry up.  A hit fills req->http as an answer would (status,
  * body), touches the entry and returns true.  An entry older than this
  * session's TTL is not used; a corrupt one is removed.  With probe, only
- * say whether there is a usable entry (EXPLAIN), reading its header.
+ * say whether there is a usable entry, reading its header.
  */
 static bool
-cache_get(FuSender *sender, FuRequest *req, bool probe)
+cache_read(FuSender *sender, FuRequest *req, const char *key, const char *path,
+		   bool probe)
 {
-	char	   *path;
-	char	   *key;
 	int			fd;
 	struct stat st;
 	CacheHeader h;
 	char	   *stored_key = NULL;
 	char	   *body = NULL;
 	bool		corrupt = false;
+	bool		hit = false;
 	int64		ttl;
 
-	if (!fu_cache_enabled())
-		return false;
-	key = request_key(sender, req, &path);
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
 		return false;
@@ -261,32 +282,39 @@ cache_get(FuSender *sender, FuRequest *req, bool probe)
 		h.magic != CACHE_MAGIC || h.version != CACHE_VERSION ||
 		h.key_len > MaxAllocSize || h.body_len > MaxAllocHugeSize ||
 		st.st_size != (off_t) (sizeof(h) + h.key_len + h.body_len))
-	{
 		corrupt = true;
-		goto done;
-	}
-	ttl = (h.flags & CACHE_FINAL) ? fu_cache_ttl_final : fu_cache_ttl;
-	if (GetCurrentTimestamp() - h.created > ttl * USECS_PER_SEC ||
-		h.created > GetCurrentTimestamp() + USECS_PER_SEC)
-		goto done;
-	if (probe)
+	else
 	{
-		CloseTransientFile(fd);
-		return true;
+		ttl = (h.flags & CACHE_FINAL) ? fu_cache_ttl_final : fu_cache_ttl;
+		if (GetCurrentTimestamp() - h.created > ttl * USECS_PER_SEC ||
+			h.created > GetCurrentTimestamp() + USECS_PER_SEC)
+			;					/* too old for this reader */
+		else if (probe)
+			hit = true;
+		else
+		{
+			stored_key = palloc(h.key_len + 1);
+			body = MemoryContextAllocHuge(sender->cxt, h.body_len + 1);
+			if (!read_all(fd, stored_key, h.key_len) ||
+				!read_all(fd, body, h.body_len) ||
+				entry_crc(&h, stored_key, body) != h.crc)
+				corrupt = true;
+			else if (h.key_len == strlen(key) &&
+					 memcmp(stored_key, key, h.key_len) == 0)
+				hit = true;		/* else another request with the same hash */
+		}
 	}
-	stored_key = palloc(h.key_len + 1);
-	body = MemoryContextAllocHuge(sender->cxt, h.body_len + 1);
-	if (!read_all(fd, stored_key, h.key_len) ||
-		!read_all(fd, body, h.body_len) ||
-		entry_crc(&h, stored_key, body) != h.crc)
-	{
-		corrupt = true;
-		goto done;
-	}
-	if (h.key_len != strlen(key) || memcmp(stored_key, key, h.key_len) != 0)
-		goto done;				/* another request with the same hash */
 	CloseTransientFile(fd);
-	fd = -1;
+	if (stored_key)
+		pfree(stored_key);
+	if (corrupt)
+		unlink_if_same(path, &st);
+	if (!hit || probe)
+	{
+		if (body)
+			pfree(body);
+		return hit;
+	}
 	body[h.body_len] = '\0';
 	req->http.status = h.status;
 	req->http.resp = body;
@@ -295,27 +323,33 @@ cache_get(FuSender *sender, FuRequest *req, bool probe)
 	req->http.throttles = 0;
 	req->http.failed = false;
 	(void) utime(path, NULL);	/* recently used */
-	pfree(stored_key);
 	return true;
-
-done:
-	if (fd >= 0)
-		CloseTransientFile(fd);
-	if (corrupt)
-		(void) unlink(path);
-	if (body)
-		pfree(body);
-	if (stored_key)
-		pfree(stored_key);
-	return false;
 }
 
+static bool
+cache_get(FuSender *sender, FuRequest *req, bool probe)
+{
+	char	   *path;
+	char	   *key;
+	bool		hit;
+
+	if (!fu_cache_enabled())
+		return false;
+	key = request_key(sender, req, &path);
+	hit = cache_read(sender, req, key, path, probe);
+	pfree(key);
+	pfree(path);
+	return hit;
+}
+
+/* Read a request's answer from the cache (false: it is gone) */
 bool
 fu_cache_get(FuSender *sender, FuRequest *req)
 {
 	return cache_get(sender, req, false);
 }
 
+/* Is there an answer to a request, young enough for this session? */
 bool
 fu_cache_probe(FuSender *sender, FuRequest *req)
 {
@@ -325,67 +359,135 @@ fu_cache_probe(FuSender *sender, FuRequest *req)
 /*
  * Connections that miss the same page at once fetch it once: the first
  * takes an exclusive flock on the entry's ".l" file until the page is
- * stored; the others wait for the lock, then read the entry.  Only a scan
- * that holds no other claim waits (two scans each holding one page and
- * waiting for the other's would wait forever); the others fetch the page
- * themselves.  A claim is given up when the transaction ends, whatever
- * happens (the descriptor is a transient file), and the lock files left are
- * removed after an hour by the eviction.
+ * stored; the others wait for the lock, then read the entry.
  *
- * Returns true when, after waiting, the entry was there: req is answered.
+ * A backend that holds a claim never waits for one (two scans, of one
+ * backend or of two, each holding a page the other waits for would wait
+ * forever, and flock locks of one process block each other), and nobody
+ * waits longer than one attempt of a request may take: a claim held by an
+ * idle cursor costs a second fetch, not a hung query.  At most
+ * max_concurrency claims are held at once.  Claims are plain descriptors
+ * (counted with AcquireExternalFD), closed when the page is stored and at
+ * the end of the transaction whatever happens.
  */
-bool
-fu_cache_claim(FuSender *sender, FuRequest *req, bool may_wait)
-{
-	char	   *path;
-	char	   *lock;
-	int			fd;
+static List *held_claims = NIL;		/* int fds, in TopMemoryContext */
 
-	if (!fu_cache_enabled() || req->cache_lock >= 0 || cache_dir(true) == NULL)
-		return false;
-	pfree(request_key(sender, req, &path));
-	lock = psprintf("%s.l", path);
-	fd = OpenTransientFile(lock, O_RDWR | O_CREAT | PG_BINARY);
-	pfree(lock);
-	pfree(path);
-	if (fd < 0)
-		return false;
-	for (;;)
+static void
+claims_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	foreach(lc, held_claims)
 	{
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if ((errno != EWOULDBLOCK && errno != EINTR) || !may_wait)
-		{
-			CloseTransientFile(fd);
-			return false;
-		}
-		/* another connection is fetching it: wait for its answer */
-		CHECK_FOR_INTERRUPTS();
-		pg_usleep(10000L);
-		if (cache_get(sender, req, false))
-		{
-			CloseTransientFile(fd);
-			return true;
-		}
+		close(lfirst_int(lc));
+		ReleaseExternalFD();
 	}
-	if (cache_get(sender, req, false))
+	list_free(held_claims);
+	held_claims = NIL;
+}
+
+static void
+claim_keep(FuRequest *req, int fd)
+{
+	static bool registered = false;
+	MemoryContext old;
+
+	if (!registered)
 	{
-		CloseTransientFile(fd);
-		return true;
+		RegisterXactCallback(claims_xact_callback, NULL);
+		registered = true;
 	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	held_claims = lappend_int(held_claims, fd);
+	MemoryContextSwitchTo(old);
 	req->cache_lock = fd;
-	return false;
 }
 
 /* Give up a claim (the page is stored, or will not be) */
 void
 fu_cache_release(FuRequest *req)
 {
-	if (req->cache_lock >= 0)
+	if (req->cache_lock < 0)
+		return;
+	if (list_member_int(held_claims, req->cache_lock))
 	{
-		CloseTransientFile(req->cache_lock);
-		req->cache_lock = -1;
+		held_claims = list_delete_int(held_claims, req->cache_lock);
+		close(req->cache_lock);
+		ReleaseExternalFD();
 	}
+	req->cache_lock = -1;
+}
+
+/*
+ * Claim a request's page before fetching it.  Returns true when, after
+ * waiting for another connection's fetch, the entry was there: req is
+ * answered.
+ */
+bool
+fu_cache_claim(FuSender *sender, FuRequest *req)
+{
+	char	   *path;
+	char	   *key;
+	char	   *lock;
+	int			fd;
+	bool		hit = false;
+	TimestampTz deadline;
+
+	if (!fu_cache_enabled() || req->cache_lock >= 0 ||
+		list_length(held_claims) >= fu_max_concurrency ||
+		cache_dir(true) == NULL || !AcquireExternalFD())
+		return false;
+	key = request_key(sender, req, &path);
+	lock = psprintf("%s.l", path);
+	fd = open(lock, O_RDWR | O_CREAT | PG_BINARY, pg_file_create_mode);
+	pfree(lock);
+	if (fd < 0)
+	{
+		ReleaseExternalFD();
+		goto out;
+	}
+	/* a lock file in use stays young: eviction removes old ones */
+	(void) futimens(fd, NULL);
+	deadline = GetCurrentTimestamp() + (TimestampTz) fu_request_timeout_ms * 1000;
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		if ((errno != EWOULDBLOCK && errno != EINTR) || held_claims != NIL ||
+			GetCurrentTimestamp() > deadline)
+		{
+			/* fetch it without a claim */
+			close(fd);
+			ReleaseExternalFD();
+			goto out;
+		}
+		/* another connection is fetching it: wait for its answer */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (cache_read(sender, req, key, path, false))
+		{
+			close(fd);
+			ReleaseExternalFD();
+			hit = true;
+			goto out;
+		}
+	}
+	if (cache_read(sender, req, key, path, false))
+	{
+		close(fd);
+		ReleaseExternalFD();
+		hit = true;
+	}
+	else
+		claim_keep(req, fd);
+out:
+	pfree(key);
+	pfree(path);
+	return hit;
 }
 
 typedef struct CacheFile
@@ -413,7 +515,7 @@ cmp_mtime(const void *a, const void *b)
 static void
 evict(const char *dir)
 {
-	DIR		   *d = AllocateDir(dir);
+	DIR		   *d;
 	struct dirent *de;
 	CacheFile  *files = NULL;
 	int			n = 0;
@@ -422,6 +524,9 @@ evict(const char *dir)
 	uint64		limit = (uint64) fu_cache_size_mb * 1024 * 1024;
 	time_t		now = time(NULL);
 
+	d = AllocateDir(dir);
+	if (d == NULL)
+		return;					/* removed meanwhile: nothing to keep small */
 	while ((de = ReadDir(d, dir)) != NULL)
 	{
 		char	   *path;
@@ -482,18 +587,17 @@ write_all(int fd, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
+		{
+			if (n == 0)
+				errno = ENOSPC; /* a short write sets no errno */
 			return false;
+		}
 		p += n;
 		len -= n;
 	}
 	return true;
 }
 
-/*
- * Store an answer of a request (its status and body as received), final
- * when the provider marked every row of it final.  Failures to write are a
- * WARNING: the query has its rows, only the next one pays again.
- */
 /*
  * The key of a request's answer, taken when the answer arrives: parsing it
  * turns the request into the next page's.
@@ -507,6 +611,29 @@ fu_cache_key(FuSender *sender, FuRequest *req)
 	return k;
 }
 
+/*
+ * A cache that cannot be written costs the next query a fetch, not this
+ * one its rows: say so once per session, then in the server log only.
+ */
+static void
+write_failed(const char *what, const char *path)
+{
+	static bool warned = false;
+
+	ereport(warned ? LOG : WARNING,
+			(errcode_for_file_access(),
+			 errmsg("could not %s \"%s\": %m", what, path),
+			 errdetail("The finops_usage result cache is not written.")));
+	warned = true;
+}
+
+/* bytes this backend stored since it last kept the directory small */
+static uint64 stored_since_evict = 0;
+
+/*
+ * Store an answer of a request (its status and body as received), final
+ * when the provider marked every row of it final.
+ */
 void
 fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 			 bool final)
@@ -515,19 +642,18 @@ fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 	const char *dir;
 	char	   *path = k->path;
 	char	   *key = k->key;
-	char	   *tmp;
+	char	   *tmp = NULL;
 	CacheHeader h;
-	int			fd;
+	int			fd = -1;
 	bool		ok;
+	uint64		limit = (uint64) fu_cache_size_mb * 1024 * 1024;
 
-	if (!fu_cache_enabled() || (uint64) len > (uint64) fu_cache_size_mb * 1024 * 1024)
+	if (!fu_cache_enabled() || sizeof(h) + strlen(key) + (uint64) len > limit)
 		return;
 	dir = cache_dir(true);
 	if (dir == NULL)
 	{
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not create the finops_usage cache folder: %m")));
+		write_failed("create directory", psprintf("%s/finops_usage/cache", DataDir));
 		return;
 	}
 	memset(&h, 0, sizeof(h));
@@ -540,13 +666,17 @@ fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 	h.body_len = len;
 	h.crc = entry_crc(&h, key, body);
 
-	tmp = psprintf("%s/t.%d.%u", dir, MyProcPid, counter++);
-	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+	/* a name a crashed backend of the same pid left is skipped */
+	for (int tries = 0; tries < 10 && fd < 0; tries++)
+	{
+		tmp = psprintf("%s/t.%d.%u", dir, MyProcPid, counter++);
+		fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 	{
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not write finops_usage cache entry \"%s\": %m", tmp)));
+		write_failed("create file", tmp);
 		return;
 	}
 	ok = write_all(fd, &h, sizeof(h)) && write_all(fd, key, h.key_len) &&
@@ -555,13 +685,29 @@ fu_cache_put(FuCacheKey *k, FuRequest *req, const char *body, size_t len,
 		ok = false;
 	if (!ok || rename(tmp, path) != 0)
 	{
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not write finops_usage cache entry \"%s\": %m", path)));
+		write_failed("write file", ok ? path : tmp);
 		(void) unlink(tmp);
 		return;
 	}
-	evict(dir);
+
+	/*
+	 * Keeping the directory within cache_size reads all of it: do it when
+	 * this backend has stored a sixteenth of the size, and when its scan
+	 * ends (fu_cache_trim)
+	 */
+	stored_since_evict += sizeof(h) + h.key_len + len;
+	if (stored_since_evict >= limit / 16)
+		fu_cache_trim();
+}
+
+/* Keep the directory within cache_size, if this backend stored anything */
+void
+fu_cache_trim(void)
+{
+	if (stored_since_evict == 0)
+		return;
+	stored_since_evict = 0;
+	evict(cache_dir(false));
 }
 
 /*
@@ -595,7 +741,8 @@ finops_usage_clear_cache(PG_FUNCTION_ARGS)
 			continue;
 		lock = strchr(de->d_name, '.') != NULL;
 		if (!all && (db != MyDatabaseId || um == InvalidOid ||
-					 fu_mapping_oid(GetUserId(), srv) != um))
+					 fu_mapping_oid(GetUserId(), srv) != um ||
+					 pg_foreign_server_aclcheck(srv, GetUserId(), ACL_USAGE) != ACLCHECK_OK))
 			continue;
 		/* a lock file removed while held costs at most a second fetch */
 		if (unlink(psprintf("%s/%s", dir, de->d_name)) == 0 && !lock)

@@ -165,7 +165,8 @@ extern FuCacheKey *fu_cache_key(FuSender *sender, FuRequest *req);
 extern void fu_cache_put(FuCacheKey *key, FuRequest *req, const char *body,
 						 size_t len, bool final);
 extern void fu_send_cached(FuSender *sender, FuRequest *req);
-extern bool fu_cache_claim(FuSender *sender, FuRequest *req, bool may_wait);
+extern bool fu_cache_claim(FuSender *sender, FuRequest *req);
+extern void fu_cache_trim(void);
 extern void fu_cache_release(FuRequest *req);
 
 /* stats.c: API spend, counted across connections, per server */
@@ -195,6 +196,8 @@ extern const FuCredential *fu_auth_get(const FuProvider *provider,
 extern char *fu_auth_describe(const FuProvider *provider, ForeignServer *server,
 							  UserMapping *user);
 extern Oid	fu_mapping_oid(Oid userid, Oid serverid);
+extern char *fu_auth_principal(const FuProvider *provider,
+							   ForeignServer *server, UserMapping *user);
 extern const FuCredential *fu_auth_cached(ForeignServer *server,
 										  UserMapping *user);
 

@@ -14,6 +14,16 @@
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
+/* What the scan did: billable calls made, cache hits, spend */
+static void
+explain_analyze(FuScan *scan, ExplainState *es)
+{
+	ExplainPropertyInteger("Billable calls made", NULL, scan->calls, es);
+	if (fu_cache_enabled())
+		ExplainPropertyInteger("Cache hits", NULL, scan->cache_hits, es);
+	ExplainPropertyText("Estimated spend", psprintf("%.6f USD", scan->spend), es);
+}
+
 void
 fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -29,7 +39,11 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 									 quote_identifier(RelationGetRelationName(scan->rel))),
 							es);
 	if (!es->verbose)
+	{
+		if (es->analyze)
+			explain_analyze(scan, es);
 		return;
+	}
 	if (!fss->built && !scan->explain_only)
 		fu_build_requests(fss, node->ss.ps.ps_ExprContext, true);
 	ExplainPropertyText("API", scan->source->api, es);
@@ -83,11 +97,5 @@ fuExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("Billable calls in the cache", NULL, cached, es);
 	}
 	if (es->analyze)
-	{
-		ExplainPropertyInteger("Billable calls made", NULL, scan->calls, es);
-		if (fu_cache_enabled())
-			ExplainPropertyInteger("Cache hits", NULL, scan->cache_hits, es);
-		ExplainPropertyText("Estimated spend",
-							psprintf("%.6f USD", scan->spend), es);
-	}
+		explain_analyze(scan, es);
 }

@@ -371,6 +371,13 @@ typedef struct FuCredentialProvider
 	void		(*obtain) (const FuAuth *auth, FuCredential *cred);
 	/* for EXPLAIN (VERBOSE), without a network call; NULL: nothing shown */
 	char	   *(*describe) (const FuAuth *auth);
+
+	/*
+	 * Who the credentials are, without a network call, when the options do
+	 * not say it all (the server's environment or files): the result
+	 * cache keeps identities apart by it.  NULL: the options say it all.
+	 */
+	char	   *(*principal) (const FuAuth *auth);
 } FuCredentialProvider;
 
 /* auth.c: services for credential providers */
@@ -410,7 +417,6 @@ typedef struct FuScan
 	List	   *requests;		/* FuRequest * in sending order */
 	int			calls;			/* billable calls made so far */
 	int			cache_hits;		/* pages answered by the result cache */
-	int			est_cached;		/* of est_calls, those the cache has */
 	double		spend;			/* USD of the pages fetched (list prices) */
 	int			est_calls;		/* billable requests (EXPLAIN's "at least") */
 	Datum	   *fixed_values;	/* fu_scan_fix's, by column */

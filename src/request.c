@@ -591,6 +591,43 @@ classify_cb(FuHttpRequest *http, void *arg, int *delay_ms)
 }
 
 /*
+ * A call is counted, with its list price, when it is sent: a call abandoned
+ * by a LIMIT or an error is billed all the same.  Retries are counted when
+ * the exchange ends; polls of an unfinished job are free.
+ */
+static void
+count_call(FuSender *sender, FuRequest *req)
+{
+	FuStats		delta = {0};
+
+	delta.calls = 1;
+	if (req->scan != NULL && req->next != FU_NEXT_POLL)
+	{
+		double		price = req->price >= 0 ? req->price :
+			req->billable ? req->scan->source->call_price : 0;
+
+		req->scan->spend += price;
+		delta.cost_pico = fu_stats_pico(price);
+	}
+	fu_stats_add(sender->server->serverid, &delta);
+}
+
+/* An exchange ended: its retries, throttles, bytes, and whether it failed */
+static void
+count_exchange(FuSender *sender, FuHttpRequest *http)
+{
+	FuStats		delta = {0};
+
+	/* the first attempt was counted when it was sent */
+	delta.calls = Max(http->attempts - 1, 0);
+	delta.retries = Max(http->attempts - 1, 0);
+	delta.throttled = http->throttles;
+	delta.bytes = http->resp_len;
+	delta.errors = http->failed ? 1 : 0;
+	fu_stats_add(sender->server->serverid, &delta);
+}
+
+/*
  * Queue a request (its next page, or the same page again).  Scan requests
  * get their credentials here, before anything is sent: a lookup in the
  * cache, which obtains them only when they are missing or about to expire,
@@ -611,6 +648,7 @@ fu_send(FuSender *sender, FuRequest *req)
 		req->cred = fu_auth_get(sender->provider, sender->server, sender->user,
 								req->verdict == FU_VERDICT_EXPIRED ? req->cred : NULL,
 								req->audience);
+	count_call(sender, req);
 	req->http.ca_file = sender->ca_file;
 	req->http.prepare = prepare_cb;
 	req->http.classify = classify_cb;
@@ -670,12 +708,28 @@ fu_receive(FuSender *sender)
 	FuRequest  *req;
 	ErrorContextCallback errcb;
 
-	if (sender->ready != NIL)
+	while (sender->ready != NIL)
 	{
+		FuStats		delta = {0};
+
 		req = (FuRequest *) linitial(sender->ready);
 		sender->ready = list_delete_first(sender->ready);
 		req->in_flight = false;
-		return req;
+		/* the body is read now (a claim that waited has read it already) */
+		if (req->http.resp != NULL || fu_cache_get(sender, req))
+		{
+			delta.cache_hits = 1;
+			fu_stats_add(sender->server->serverid, &delta);
+			req->scan->cache_hits++;
+			return req;
+		}
+		/* the entry went meanwhile: the API answers after all */
+		delta.cache_misses = 1;
+		fu_stats_add(sender->server->serverid, &delta);
+		req->from_cache = false;
+		if (req->billable)
+			req->scan->calls++;
+		fu_send(sender, req);
 	}
 	if (sender->batch == NULL)
 		return NULL;
@@ -684,16 +738,7 @@ fu_receive(FuSender *sender)
 		return NULL;
 	req = (FuRequest *) http->arg;
 	req->in_flight = false;
-	{
-		FuStats		delta = {0};
-
-		delta.calls = http->attempts;
-		delta.retries = Max(http->attempts - 1, 0);
-		delta.throttled = http->throttles;
-		delta.bytes = http->resp_len;
-		delta.errors = http->failed ? 1 : 0;
-		fu_stats_add(sender->server->serverid, &delta);
-	}
+	count_exchange(sender, http);
 	if (!http->failed)
 		return req;
 

@@ -219,15 +219,15 @@ start_requests(FuScanState *fss)
 	ListCell   *lc;
 	int			n = 0;
 
-	/* answers the result cache has cost nothing: take them first */
+	/*
+	 * Answers the result cache has cost nothing: take them first.  Their
+	 * bodies are read one at a time, when fu_receive hands them out, so
+	 * that memory stays bounded by page however many there are.
+	 */
 	if (fu_cache_enabled())
 	{
 		FuStats		delta = {0};
-		bool		claimed = false;
 
-		foreach(lc, scan->requests)
-			if (((FuRequest *) lfirst(lc))->cache_lock >= 0)
-				claimed = true;
 		foreach(lc, scan->requests)
 		{
 			FuRequest  *req = (FuRequest *) lfirst(lc);
@@ -235,19 +235,14 @@ start_requests(FuScanState *fss)
 			/* a job still running is asked again, never looked up */
 			if (req->done || req->in_flight || req->next == FU_NEXT_POLL)
 				continue;
-			if (fu_cache_get(&fss->sender, req) ||
-				fu_cache_claim(&fss->sender, req, !claimed))
+			if (fu_cache_probe(&fss->sender, req) ||
+				fu_cache_claim(&fss->sender, req))
 			{
 				fu_send_cached(&fss->sender, req);
 				req->from_cache = true;
-				scan->cache_hits++;
-				delta.cache_hits++;
 			}
 			else
-			{
 				delta.cache_misses++;
-				claimed |= req->cache_lock >= 0;
-			}
 		}
 		fu_stats_add(scan->server->serverid, &delta);
 	}
@@ -335,6 +330,7 @@ next_response(FuScanState *fss)
 	{
 		FuRequest  *req;
 		ErrorContextCallback errcb;
+		FuStats		delta = {0};
 
 		start_requests(fss);
 		req = fu_receive(&fss->sender);
@@ -350,12 +346,8 @@ next_response(FuScanState *fss)
 			continue;
 		}
 		fu_request_errcontext(&errcb, req);
-		{
-			FuStats		delta = {0};
-
-			delta.errors = 1;
-			fu_stats_add(scan->server->serverid, &delta);
-		}
+		delta.errors = 1;
+		fu_stats_add(scan->server->serverid, &delta);
 		scan->provider->report_error(req, req->cred);
 	}
 }
@@ -370,18 +362,20 @@ page_done(FuScanState *fss, FuRequest *req, FuCacheKey *key, char *body)
 {
 	FuScan	   *scan = &fss->scan;
 	FuStats		delta = {0};
-	double		cost;
 
-	cost = (req->price >= 0 ? req->price :
-			req->billable ? scan->source->call_price : 0) + req->page_cost;
-	if (req->next == FU_NEXT_POLL)
-		cost = req->page_cost;	/* polls are free */
-	scan->spend += cost;
+	/* the calls' list prices were counted when they were sent */
+	scan->spend += req->page_cost;
 	delta.pages = 1;
-	delta.cost_pico = fu_stats_pico(cost);
+	delta.cost_pico = fu_stats_pico(req->page_cost);
 	fu_stats_add(scan->server->serverid, &delta);
+
+	/*
+	 * Only a single-page answer is kept for cache_ttl_final: the pages of
+	 * one answer must not outlive the first, whose tokens lead to them
+	 */
 	if (body != NULL && req->next != FU_NEXT_POLL)
-		fu_cache_put(key, req, body, req->http.resp_len, req->page_final);
+		fu_cache_put(key, req, body, req->http.resp_len,
+					 req->page_final && req->pages == 0 && req->next == FU_NEXT_NONE);
 	fu_cache_release(req);
 }
 
@@ -709,6 +703,7 @@ fuEndForeignScan(ForeignScanState *node)
 		return;
 	fu_stats_flush();
 	release_claims(&fss->scan);
+	fu_cache_trim();
 	if (fss->store)
 		tuplestore_end(fss->store);
 	if (fss->store_slot)

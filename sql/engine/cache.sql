@@ -200,6 +200,36 @@ FROM six g GROUP BY i ORDER BY i;
 SELECT count(*) AS requests FROM emu.requests();
 SELECT dblink_disconnect('c' || i) FROM generate_series(1, 6) AS i;
 
+-- two scans of one backend asking the same pages (an InitPlan, a cursor
+-- left open) neither wait for each other nor lose a claim
+SELECT finops_usage.clear_cache() > 0 AS cleared;
+SET statement_timeout = '20s';
+SELECT count(*) AS above_average FROM aws_cost_by_usage_type
+WHERE period_start >= '2026-02-01' AND period_start < '2026-03-01'
+  AND unblended_cost > (SELECT avg(unblended_cost) FROM aws_cost_by_usage_type
+                        WHERE period_start >= '2026-02-01' AND period_start < '2026-03-01');
+-- the same with requests in flight together (a region each): the outer
+-- scan still holds the second region's claim when the InitPlan asks for it
+SELECT finops_usage.clear_cache() > 0 AS cleared;
+SELECT count(*) > 0 AS above_average FROM aws_metrics
+WHERE region IN ('us-east-1', 'eu-west-1') AND resource_type = 'ec2' AND metric_name = 'CPUUtilization'
+  AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 02:00+00'
+  AND value > (SELECT avg(value) FROM aws_metrics
+               WHERE region IN ('us-east-1', 'eu-west-1') AND resource_type = 'ec2'
+                 AND metric_name = 'CPUUtilization'
+                 AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 02:00+00');
+SELECT finops_usage.clear_cache() > 0 AS cleared;
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM aws_cost_by_usage_type
+  WHERE period_start >= '2026-02-01' AND period_start < '2026-03-01';
+SAVEPOINT s;
+FETCH 1 FROM c;
+ROLLBACK TO s;
+MOVE FORWARD ALL IN c;
+SELECT count(*) FROM aws_cost_by_usage_type WHERE period_start >= '2026-02-01' AND period_start < '2026-03-01';
+COMMIT;
+RESET statement_timeout;
+
 -- a full cache evicts the least recently used entries and stays within
 -- finops_usage.cache_size
 SELECT finops_usage.clear_cache() > 0 AS cleared;

@@ -35,6 +35,7 @@ extern char *fu_aws_region(ForeignServer *server);
 /* sts.c */
 extern const FuCredentialProvider fu_aws_assume_role;
 extern char *fu_aws_verify(const FuAuth *auth, const FuCredential *cred);
+extern char *fu_aws_principal(const FuAuth *auth);
 extern void fu_aws_check_role_arn(const char *name, const char *value);
 extern void fu_aws_check_external_id(const char *name, const char *value);
 extern void fu_aws_check_session_name(const char *name, const char *value);

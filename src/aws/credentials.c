@@ -196,8 +196,23 @@ static_obtain(const FuAuth *auth, FuCredential *cred)
 	fu_aws_base_keys(auth, cred, auth->cxt);
 }
 
+/* The access key id the keys of the server's environment or file have */
+char *
+fu_aws_principal(const FuAuth *auth)
+{
+	FuCredential cred;
+
+	if (fu_auth_option(auth, "access_key_id") != NULL ||
+		!fu_auth_server_credentials(auth))
+		return NULL;
+	memset(&cred, 0, sizeof(cred));
+	fu_aws_base_keys(auth, &cred, CurrentMemoryContext);
+	return cred.identity;
+}
+
 const FuCredentialProvider fu_aws_static_keys = {
 	.name = "AWS access keys",
 	.applies = static_applies,
 	.obtain = static_obtain,
+	.principal = fu_aws_principal,
 };

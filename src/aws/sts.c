@@ -263,4 +263,5 @@ const FuCredentialProvider fu_aws_assume_role = {
 	.applies = assume_applies,
 	.obtain = assume_obtain,
 	.describe = assume_describe,
+	.principal = fu_aws_principal,
 };

@@ -146,7 +146,7 @@ static const bool string_special[256] = {
 	['"'] = true,['\\'] = true,
 };
 
-static void
+static void pg_attribute_noreturn()
 scan_error(Scanner *s, const char *what)
 {
 	ereport(ERROR,

@@ -52,6 +52,16 @@ fu_free_port() {
 }
 
 fu_start_cluster() {
+	fu_init_cluster || return 1
+	fu_as_pg env "${FU_SERVER_ENV[@]}" \
+		"$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
+	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
+}
+
+# A cluster's data directory, configuration and credential files, and the
+# server's environment in FU_SERVER_ENV; not started (test/sanitize.sh
+# starts the postmaster itself).
+fu_init_cluster() {
 	FU_TMP=$(mktemp -d /tmp/finops_usage.XXXXXX)
 	chmod 755 "$FU_TMP"
 	FU_PGDATA=$FU_TMP/data
@@ -79,13 +89,11 @@ EOF
 		cp "$gcp_key" "$FU_TMP/gcp_key.json"
 		[ "$(id -u)" = 0 ] && chown postgres: "$FU_TMP/gcp_key.json"
 	fi
-	fu_as_pg env AWS_SHARED_CREDENTIALS_FILE="$FU_TMP/aws_credentials" \
-		GOOGLE_APPLICATION_CREDENTIALS="$FU_TMP/gcp_key.json" \
-		AZURE_TENANT_ID=4f8a2c61-9d3e-4b7a-8c15-2e6f0a9b3d47 \
-		AZURE_CLIENT_ID=b2c1f0e9-6a7d-4e3b-9c28-5f1a0d7e4b63 \
-		AZURE_CLIENT_SECRET='northwind~Emulator.Secret-0123456789' \
-		"$FU_PGBIN/pg_ctl" -D "$FU_PGDATA" -l "$FU_TMP/postgres.log" -w start >/dev/null
-	export PGHOST=$FU_PGSOCK PGPORT=$FU_PGPORT PGUSER=postgres
+	FU_SERVER_ENV=(AWS_SHARED_CREDENTIALS_FILE="$FU_TMP/aws_credentials"
+		GOOGLE_APPLICATION_CREDENTIALS="$FU_TMP/gcp_key.json"
+		AZURE_TENANT_ID=4f8a2c61-9d3e-4b7a-8c15-2e6f0a9b3d47
+		AZURE_CLIENT_ID=b2c1f0e9-6a7d-4e3b-9c28-5f1a0d7e4b63
+		AZURE_CLIENT_SECRET='northwind~Emulator.Secret-0123456789')
 }
 
 fu_start_emulator() {

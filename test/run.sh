@@ -77,6 +77,17 @@ if [ $rc != 0 ]; then
 	[ -f test/results/regression.diffs ] && head -n 200 test/results/regression.diffs
 fi
 
+# the same schedule against an ASan and UBSan build, on its own cluster
+# (about three minutes; FU_SANITIZE=0 skips it)
+if [ "${FU_SANITIZE:-1}" != 0 ]; then
+	fu_log "sanitizers: the regress suite against an ASan and UBSan build (test/sanitize.sh)"
+	out=$(bash test/sanitize.sh 2>&1)
+	rc=$?
+	echo "$out" | grep -vE ' \.\.\. ok|^ok '
+	count "$(echo "$out" | tail -n 1)"
+	[ $rc = 0 ] || failed=$((failed + 1))
+fi
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed = 0 ]

@@ -103,8 +103,16 @@ fu_closest_match(const char *name, List *candidates)
 	int			best_d = INT_MAX;
 	int			len = strlen(name);
 	int			max_d = Max(2, len / 2);
-	char	   *lname = str_tolower(name, len, DEFAULT_COLLATION_OID);
+	char	   *lname;
 	ListCell   *lc;
+
+	/*
+	 * No name that long is a typo of one of these, and levenshtein refuses
+	 * more than 255 characters (its error would hide the caller's)
+	 */
+	if (pg_mbstrlen_with_len(name, len) > 255)
+		return NULL;
+	lname = str_tolower(name, len, DEFAULT_COLLATION_OID);
 
 	/* case does not count: "monthly" is closest to "MONTHLY" */
 	foreach(lc, candidates)

@@ -148,6 +148,7 @@ obtain_with_secret(const FuAuth *auth, FuCredential *cred, const char *tenant,
 	TimestampTz now;
 	char	   *v[4] = {NULL, NULL, NULL, NULL};
 	char	   *identity = psprintf("client %s in tenant %s", client, tenant);
+	int64		lifetime = 3600;
 
 	if (!fu_azure_valid_guid(tenant) || !fu_azure_valid_guid(client))
 		ereport(ERROR,
@@ -182,7 +183,9 @@ obtain_with_secret(const FuAuth *auth, FuCredential *cred, const char *tenant,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 				 errmsg("could not obtain an Azure access token for %s", identity),
 				 v[2] || desc ?
-				 errdetail("%s%s%s", v[2] ? fu_api_text(v[2]) : "", v[2] && desc ? ": " : "",
+				 errdetail("%s%s%s",
+						   v[2] ? fu_redact(fu_api_text(v[2]), list_make1((char *) secret)) : "",
+						   v[2] && desc ? ": " : "",
 						   desc ? fu_redact(fu_api_text(desc), list_make1((char *) secret)) : "") :
 				 errdetail("HTTP status %ld.", req->http.status),
 				 v[2] && strcmp(v[2], "invalid_client") == 0 ?
@@ -190,8 +193,21 @@ obtain_with_secret(const FuAuth *auth, FuCredential *cred, const char *tenant,
 				 v[2] && strcmp(v[2], "unauthorized_client") == 0 ?
 				 errhint("Check client_id and tenant_id of %s.", origin) : 0));
 	}
+	if (v[1] != NULL)
+	{
+		/* a huge expires_in would overflow the expiry */
+		char	   *end;
+		long		secs = strtol(v[1], &end, 10);
+
+		if (end == v[1] || *end != '\0' || secs <= 0 || secs > INT_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("malformed response from the %s for %s", TOKEN_LABEL, identity),
+					 errdetail("Member expires_in is not a positive number of seconds.")));
+		lifetime = secs;
+	}
 	set_token(auth, cred, v[0], identity, secret);
-	cred->expires = now + (v[1] ? atol(v[1]) : 3600) * USECS_PER_SEC;
+	cred->expires = now + lifetime * USECS_PER_SEC;
 }
 
 static bool
@@ -267,9 +283,19 @@ server_describe(const FuAuth *auth)
 					client ? client : "?");
 }
 
+static char *
+server_principal(const FuAuth *auth)
+{
+	const char *tenant = getenv("AZURE_TENANT_ID");
+	const char *client = getenv("AZURE_CLIENT_ID");
+
+	return psprintf("%s/%s", tenant ? tenant : "", client ? client : "");
+}
+
 const FuCredentialProvider fu_azure_server_credentials = {
 	.name = "Azure server credentials",
 	.applies = server_applies,
 	.obtain = server_obtain,
 	.describe = server_describe,
+	.principal = server_principal,
 };

@@ -4,8 +4,10 @@
 
 FU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FU_PACKAGES="postgresql-15 postgresql-server-dev-15 libcurl4-openssl-dev libjansson-dev libssl-dev pkg-config make gcc curl python3"
-FU_PGBIN=/usr/lib/postgresql/15/bin
-# PostgreSQL 15's, whatever other versions the machine has
+# PostgreSQL 15's, whatever other versions the machine has (FU_PGBIN may
+# name a private copy, as test/sanitize.sh makes: a build and install there
+# leaves the system's alone)
+FU_PGBIN=${FU_PGBIN:-/usr/lib/postgresql/15/bin}
 FU_PG_CONFIG=$FU_PGBIN/pg_config
 FU_PYTHON=/usr/bin/python3
 # the emulator's "today" (test/run.sh pins it so output is stable; empty:

@@ -485,3 +485,46 @@ AS 'MODULE_PATHNAME', 'finops_usage_availability'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION availability() IS
   'for each server of the wrapper the current user has a user mapping for: whether its credentials work (one free call), who they are, and why not';
+
+-- metrics_view(): one view over every metrics table of the wrapper in this
+-- database, on their common columns
+CREATE FUNCTION metrics_view(name text DEFAULT 'cloud_metrics')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  parts text[] := '{}';
+  t record;
+BEGIN
+  FOR t IN
+    SELECT c.oid::regclass AS rel, s.srvname AS server,
+           substr(o, 8) AS source
+    FROM pg_catalog.pg_foreign_table ft
+    JOIN pg_catalog.pg_class c ON c.oid = ft.ftrelid
+    JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+    JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw AND w.fdwname = 'finops_usage',
+         unnest(ft.ftoptions) AS o
+    WHERE o IN ('source=aws_metrics', 'source=gcp_metrics', 'source=azure_metrics')
+    ORDER BY s.srvname, c.oid
+  LOOP
+    parts := parts || format(
+      'SELECT %L::text AS provider, %L::name AS server, resource_type, resource_id, '
+      '%s AS region, %s AS metric_name, ts, value, unit FROM %s',
+      split_part(t.source, '_', 1), t.server,
+      CASE t.source WHEN 'gcp_metrics' THEN 'resource_labels ->> ''zone''' ELSE 'region' END,
+      CASE t.source WHEN 'gcp_metrics' THEN 'metric_type' ELSE 'metric_name' END,
+      t.rel);
+  END LOOP;
+  IF cardinality(parts) = 0 THEN
+    RAISE EXCEPTION 'no metrics table of finops_usage in this database'
+      USING ERRCODE = 'undefined_table',
+            HINT = 'IMPORT FOREIGN SCHEMA aws (or gcp, azure) FROM SERVER ... INTO ... creates them.';
+  END IF;
+  -- the name may be schema-qualified; each part is quoted
+  EXECUTE format('CREATE OR REPLACE VIEW %s AS %s',
+                 (SELECT string_agg(quote_ident(p), '.') FROM unnest(parse_ident(name)) AS p),
+                 array_to_string(parts, ' UNION ALL '));
+  RETURN name;
+END $$;
+COMMENT ON FUNCTION metrics_view(text) IS
+  '(re)creates a view, UNION ALL of every aws_metrics, gcp_metrics and azure_metrics table of this wrapper, on their common columns';

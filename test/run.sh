@@ -90,6 +90,18 @@ if [ "${FU_SANITIZE:-1}" != 0 ]; then
 	[ $rc = 0 ] || failed=$((failed + 1))
 fi
 
+# libFuzzer harnesses of every parser, a short smoke run: the seed corpus
+# and a few seconds of mutations each (about two minutes with the build;
+# FU_FUZZ=0 skips it; longer runs by hand, test/fuzz/README.md)
+if [ "${FU_FUZZ:-1}" != 0 ]; then
+	fu_log "fuzzing smoke run (test/fuzz.sh ${FU_FUZZ_SECONDS:-3})"
+	out=$(bash test/fuzz.sh "${FU_FUZZ_SECONDS:-3}" 2>&1)
+	rc=$?
+	echo "$out"
+	count "$(echo "$out" | tail -n 1)"
+	[ $rc = 0 ] || failed=$((failed + 1))
+fi
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed = 0 ]

@@ -10,11 +10,13 @@
 -- AWS: CloudWatch CPUUtilization, Cost Explorer per resource
 -- ===================================================================
 SELECT emu.reset();
-SELECT * FROM finops_usage.underutilized_resources('aws_emu');
+SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 3) AS avg_cpu,
+       round(p95_cpu::numeric, 3) AS p95_cpu, monthly_cost, currency
+FROM finops_usage.underutilized_resources('aws_emu');
 -- which calls it made
 SELECT split_part(l, ' ', 1) AS operation, count(*) FROM emu.requests() AS l GROUP BY 1 ORDER BY 1;
 
--- the same, by hand: CPU per instance over [2026-06-01, 2026-06-15), cost of
+-- the same, by hand (floats summed in another order: compared to 9 decimals): CPU per instance over [2026-06-01, 2026-06-15), cost of
 -- those 14 days times 30/14
 CREATE TEMP VIEW aws_expected AS
 WITH cpu AS (
@@ -29,10 +31,10 @@ cost AS (
   FROM aws_cost_by_resource
   WHERE period_start >= '2026-06-01' AND period_start < '2026-06-15'
   GROUP BY 1)
-SELECT cpu.resource_id, 'ec2'::text, cpu.region, cpu.a, cpu.p, round(cost.c * 30 / 14, 4), cost.cur
+SELECT cpu.resource_id, 'ec2'::text, cpu.region, round(cpu.a::numeric, 9) AS a, round(cpu.p::numeric, 9) AS p, round(cost.c * 30 / 14, 4), cost.cur
 FROM cpu LEFT JOIN cost USING (resource_id)
 WHERE cpu.a < 5 AND cpu.p < 5;
-SELECT * FROM emu.same_rows('SELECT * FROM finops_usage.underutilized_resources(''aws_emu'')',
+SELECT * FROM emu.same_rows('SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 9), round(p95_cpu::numeric, 9), monthly_cost, currency FROM finops_usage.underutilized_resources(''aws_emu'')',
                             'SELECT * FROM aws_expected');
 -- all priced here (an rds instance below is not: no resource-level cost)
 SELECT count(*) FILTER (WHERE monthly_cost IS NOT NULL) AS priced,
@@ -43,7 +45,9 @@ FROM finops_usage.underutilized_resources('aws_emu');
 SELECT count(*) FROM finops_usage.underutilized_resources('aws_emu', cpu_threshold => 20);
 SELECT resource_id, round(avg_cpu::numeric, 2) AS avg_cpu, monthly_cost
 FROM finops_usage.underutilized_resources('aws_emu', 'ec2', 3) ORDER BY 1 LIMIT 3;
-SELECT * FROM finops_usage.underutilized_resources('aws_emu', 'rds', 7, 30);
+SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 3) AS avg_cpu,
+       monthly_cost, currency
+FROM finops_usage.underutilized_resources('aws_emu', 'rds', 7, 30);
 -- a window longer than Cost Explorer's 14 days: its cost is the last 14 days'
 SELECT * FROM emu.same_rows(
 $$SELECT resource_id, monthly_cost FROM finops_usage.underutilized_resources('aws_emu', days => 30)
@@ -71,7 +75,7 @@ SELECT count(*), count(monthly_cost) FROM finops_usage.underutilized_resources('
 CREATE MATERIALIZED VIEW idle_aws AS
   SELECT * FROM finops_usage.underutilized_resources('aws_emu') WITH NO DATA;
 REFRESH MATERIALIZED VIEW idle_aws;
-SELECT * FROM emu.same_rows('SELECT * FROM idle_aws', 'SELECT * FROM aws_expected');
+SELECT * FROM emu.same_rows('SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 9), round(p95_cpu::numeric, 9), monthly_cost, currency FROM idle_aws', 'SELECT * FROM aws_expected');
 DROP MATERIALIZED VIEW idle_aws;
 
 -- ===================================================================
@@ -96,11 +100,11 @@ cost AS (
   FROM azure_usage
   WHERE usage_date >= '2026-06-01' AND usage_date < '2026-06-15'
   GROUP BY 1)
-SELECT cpu.resource_id, 'virtual_machine'::text, cpu.region, cpu.a, cpu.p,
+SELECT cpu.resource_id, 'virtual_machine'::text, cpu.region, round(cpu.a::numeric, 9) AS a, round(cpu.p::numeric, 9) AS p,
        round(cost.c * 30 / 14, 4), cost.cur
 FROM cpu LEFT JOIN cost ON cost.resource_id = lower(cpu.resource_id)
 WHERE cpu.a < 5 AND cpu.p < 5;
-SELECT * FROM emu.same_rows('SELECT * FROM finops_usage.underutilized_resources(''azure_emu'')',
+SELECT * FROM emu.same_rows('SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 9), round(p95_cpu::numeric, 9), monthly_cost, currency FROM finops_usage.underutilized_resources(''azure_emu'')',
                             'SELECT * FROM azure_expected');
 
 -- ===================================================================

@@ -30,6 +30,8 @@ OBJS = \
 # the providers, one folder each
 OBJS += \
 	src/aws/ce.o \
+	src/aws/ce_results.o \
+	src/aws/cost_by_resource.o \
 	src/aws/cloudwatch.o \
 	src/aws/cost.o \
 	src/aws/cost_forecast.o \

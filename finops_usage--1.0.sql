@@ -110,6 +110,8 @@ BEGIN
   src := CASE kind
            WHEN 'cost' THEN CASE provider WHEN 'aws' THEN 'aws_cost' WHEN 'gcp' THEN 'gcp_cost'
                                           WHEN 'azure' THEN 'azure_usage' END
+           WHEN 'resource_cost' THEN CASE provider WHEN 'aws' THEN 'aws_cost_by_resource'
+                                                   WHEN 'gcp' THEN 'gcp_cost' WHEN 'azure' THEN 'azure_usage' END
            ELSE provider || '_metrics' END;
   SELECT c.oid::regclass INTO rel
   FROM pg_foreign_table ft
@@ -528,3 +530,131 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION metrics_view(text) IS
   '(re)creates a view, UNION ALL of every aws_metrics, gcp_metrics and azure_metrics table of this wrapper, on their common columns';
+
+-- ---------------------------------------------------------------------
+-- underutilized_resources: idle resources, priced
+-- ---------------------------------------------------------------------
+
+-- The per-resource cost of a provider over [$2, $3) for the ids $1, as
+-- SQL over its cost table (%s): (id, cost, currency), and the days of
+-- data the window may have (Cost Explorer keeps 14 days per resource)
+CREATE FUNCTION _resource_cost_sql(provider text, OUT sql text, OUT max_days int)
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT v.q, v.d FROM (VALUES
+    ('aws', 'SELECT resource_id, sum(unblended_cost), max(currency) FROM %s '
+            'WHERE period_start >= $2 AND period_start < $3 AND resource_id = ANY ($1) GROUP BY 1', 14),
+    -- the detailed export's resource.global_name ends with the instance id
+    ('gcp', 'SELECT regexp_replace(resource_global_name, ''^.*/'', ''''), sum(net_cost), max(currency) FROM %s '
+            'WHERE usage_start_time >= $2::timestamp AT TIME ZONE ''UTC'' '
+            '  AND usage_start_time < $3::timestamp AT TIME ZONE ''UTC'' '
+            '  AND resource_global_name LIKE ''//compute.googleapis.com/%%'' '
+            '  AND regexp_replace(resource_global_name, ''^.*/'', '''') = ANY ($1) GROUP BY 1', NULL),
+    -- Cost Management answers resource ids in lower case
+    ('azure', 'SELECT x.id, x.cost, x.cur FROM (SELECT lower(resource_id) AS id, sum(cost) AS cost, '
+              'max(currency) AS cur FROM %s WHERE usage_date >= $2 AND usage_date < $3 '
+              'AND granularity = ''Daily'' AND resource_id IS NOT NULL GROUP BY 1) x '
+              'WHERE x.id = ANY (SELECT lower(i) FROM unnest($1) AS i)', NULL)
+  ) AS v(p, q, d)
+  WHERE v.p = provider
+$$;
+
+-- (PL/pgSQL refuses an input and an output both named resource_type: the
+-- work is done here, underutilized_resources() gives the contract's names)
+CREATE FUNCTION _underutilized(server name, type_asked text, days int, cpu_threshold float8)
+RETURNS TABLE (o_resource_id text, o_resource_type text, o_region text, o_avg_cpu float8,
+               o_p95_cpu float8, o_monthly_cost numeric, o_currency text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  m record;
+  cpu record;
+  c record;
+  rtype text;
+  win_end date := finops_usage._today();
+  win_start date;
+  cost_start date;
+  ids text[];
+  regions text[];
+  avgs float8[];
+  p95s float8[];
+  cost_ids text[];
+  costs numeric[];
+  currencies text[];
+  cost_rel regclass;
+BEGIN
+  IF days IS NULL OR days < 1 OR days > 365 THEN
+    RAISE EXCEPTION 'days must be between 1 and 365' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF cpu_threshold IS NULL OR cpu_threshold <= 0 THEN
+    RAISE EXCEPTION 'cpu_threshold must be a positive percentage' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  win_start := win_end - days;
+  SELECT * INTO m FROM finops_usage._source_relation(server, 'metrics');
+  -- by default, the provider's virtual machines
+  rtype := coalesce(type_asked, CASE m.provider WHEN 'aws' THEN 'ec2'
+                                                   WHEN 'gcp' THEN 'gce_instance'
+                                                   ELSE 'virtual_machine' END);
+  SELECT * INTO cpu FROM finops_usage._cpu_metric(m.provider, rtype);
+  IF cpu.metric IS NULL THEN
+    RAISE EXCEPTION 'no CPU metric is known for % resource type "%"', m.provider, rtype
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Known types: ' || (SELECT string_agg(DISTINCT t, ', ')
+                                       FROM (VALUES ('aws', 'ec2'), ('aws', 'rds'), ('gcp', 'gce_instance'),
+                                                    ('gcp', 'cloudsql_database'), ('azure', 'virtual_machine'),
+                                                    ('azure', 'sql_database')) v(p, t)
+                                       WHERE p = m.provider) || '.';
+  END IF;
+
+  -- CPU of each resource over the window: mean and p95 of the period values
+  EXECUTE format(
+    'SELECT array_agg(id ORDER BY id), array_agg(reg ORDER BY id), array_agg(a ORDER BY id), '
+    '       array_agg(p ORDER BY id) '
+    'FROM (SELECT resource_id AS id, min(%3$s) AS reg, avg(value) * $4 AS a, '
+    '             percentile_cont(0.95) WITHIN GROUP (ORDER BY value) * $4 AS p '
+    '      FROM %1$s WHERE resource_type = $1 AND %2$I = $2 AND ts >= $5 AND ts < $6 '
+    '        AND value IS NOT NULL GROUP BY resource_id) s '
+    'WHERE a < $3 AND p < $3',
+    m.rel, CASE m.provider WHEN 'gcp' THEN 'metric_type' ELSE 'metric_name' END,
+    CASE m.provider WHEN 'gcp' THEN 'regexp_replace(resource_labels->>''zone'', ''-[a-z]$'', '''')'
+                    ELSE 'region' END)
+  INTO ids, regions, avgs, p95s
+  USING rtype, cpu.metric, cpu_threshold, cpu.scale,
+        win_start::timestamp AT TIME ZONE 'UTC', win_end::timestamp AT TIME ZONE 'UTC';
+  IF ids IS NULL THEN
+    RETURN;
+  END IF;
+
+  -- their cost: where the account has no resource-level data, NULL
+  SELECT * INTO c FROM finops_usage._resource_cost_sql(m.provider);
+  cost_start := CASE WHEN c.max_days IS NULL THEN win_start
+                     ELSE greatest(win_start, win_end - c.max_days) END;
+  BEGIN
+    cost_rel := (finops_usage._source_relation(server, 'resource_cost')).rel;
+    EXECUTE format('SELECT array_agg(x.i), array_agg(x.c), array_agg(x.u) FROM (%s) x(i, c, u)',
+                   format(c.sql, cost_rel))
+    INTO cost_ids, costs, currencies
+    USING ids, cost_start, win_end;
+  EXCEPTION WHEN undefined_table OR undefined_column OR fdw_error THEN
+    RAISE NOTICE 'server "%" has no resource-level cost: monthly_cost is NULL', server
+      USING DETAIL = SQLERRM;
+    cost_ids := NULL;
+  END;
+
+  -- a 30-day month at the window's daily rate
+  RETURN QUERY
+  SELECT i.id, rtype, i.reg, i.a, i.p,
+         round(k.cost * 30 / (win_end - cost_start), 4), k.cur
+  FROM unnest(ids, regions, avgs, p95s) AS i(id, reg, a, p)
+  LEFT JOIN unnest(cost_ids, costs, currencies) AS k(id, cost, cur)
+    ON k.id = CASE m.provider WHEN 'azure' THEN lower(i.id) ELSE i.id END
+  ORDER BY 6 DESC NULLS LAST, 1;
+END $$;
+CREATE FUNCTION underutilized_resources(server name, resource_type text DEFAULT NULL,
+                                        days int DEFAULT 14, cpu_threshold float8 DEFAULT 5.0)
+RETURNS TABLE (resource_id text, resource_type text, region text, avg_cpu float8,
+               p95_cpu float8, monthly_cost numeric, currency text)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM finops_usage._underutilized($1, $2, $3, $4) $$;
+COMMENT ON FUNCTION underutilized_resources(name, text, int, float8) IS
+  'resources whose average and p95 CPU over the last days stay under cpu_threshold percent, with their cost scaled to 30 days (NULL without resource-level cost)';

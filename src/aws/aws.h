@@ -3,8 +3,8 @@
  * aws.h
  *		  Declarations shared by the AWS provider's files: credentials
  *		  (credentials.c, sts.c), SigV4 signing (sign.c), errors
- *		  (provider.c), XML answers (xml.c) and Cost Explorer request
- *		  pieces (ce.c).
+ *		  (provider.c), XML answers (xml.c), Cost Explorer request
+ *		  pieces (ce.c) and GetCostAndUsage-shaped answers (ce_results.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -78,5 +78,45 @@ extern bool fu_ce_period_member(FuJsonWalk *w, int period_code, int start_code,
 								CeTimePeriod *p);
 extern void fu_ce_period_check(FuJsonWalk *w, const CeTimePeriod *p,
 							   const char *list);
+
+/* ce_results.c */
+#define CE_NUM_METRICS	7
+#define CE_MAX_GROUPS	2
+
+extern const char *const fu_ce_metric_names[CE_NUM_METRICS];
+extern void fu_ce_append_metrics(StringInfo body, int mask);
+
+/* A row of a ResultsByTime page: a period's Total, or one of its Groups */
+typedef struct CeRow
+{
+	int			period;			/* index in CeResults.periods */
+	int			nkeys;
+	char	   *keys[CE_MAX_GROUPS];
+	char	   *amount[CE_NUM_METRICS];	/* by fu_ce_metric_names */
+	char	   *unit[CE_NUM_METRICS];
+} CeRow;
+
+typedef struct CePeriod
+{
+	CeTimePeriod tp;
+	bool		estimated;
+} CePeriod;
+
+/* One page, parsed in place (its strings point into the body) */
+typedef struct CeResults
+{
+	int			ngroups;		/* GroupBy keys of the request */
+	CeRow	   *rows;
+	int			nrows;
+	int			maxrows;
+	CePeriod   *periods;
+	int			nperiods;
+	int			maxperiods;
+	char	   *next_token;
+	CeRow	   *row;			/* parser position: the row being filled */
+} CeResults;
+
+extern void fu_ce_parse_results(FuRequest *req, char *body, size_t len,
+								CeResults *res);
 
 #endif							/* FU_AWS_H */

@@ -56,7 +56,7 @@ enum
 #define FIRST_DIM	COL_LINKED_ACCOUNT
 #define LAST_DIM	COL_RECORD_TYPE
 #define FIRST_METRIC COL_UNBLENDED_COST
-#define NUM_METRICS 7
+#define NUM_METRICS CE_NUM_METRICS
 #define METRIC_USAGE (COL_USAGE_QUANTITY - FIRST_METRIC)
 #define METRIC_NORMALIZED (COL_NORMALIZED_USAGE_AMOUNT - FIRST_METRIC)
 
@@ -93,11 +93,6 @@ static const char *const dim_keys[] = {
 	"INSTANCE_TYPE", "RECORD_TYPE"
 };
 
-static const char *const metric_names[NUM_METRICS] = {
-	"UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost",
-	"NetAmortizedCost", "UsageQuantity", "NormalizedUsageAmount"
-};
-
 /* fdw_private of the plan */
 enum
 {
@@ -106,17 +101,7 @@ enum
 	PlanTagGroup				/* Integer: group by the tag_key's tag */
 };
 
-#define MAX_GROUPS 2
-
-/* One row of a page */
-typedef struct CeRow
-{
-	int			period;
-	int			nkeys;
-	char	   *keys[MAX_GROUPS];
-	char	   *amount[NUM_METRICS];
-	char	   *unit[NUM_METRICS];
-} CeRow;
+#define MAX_GROUPS CE_MAX_GROUPS
 
 /* A group of an aggregate scan, or a row not added up yet */
 typedef struct AccRow
@@ -125,12 +110,6 @@ typedef struct AccRow
 	char	   *keys[MAX_GROUPS];
 	Datum		sums[NUM_METRICS];	/* numeric; 0: none */
 } AccRow;
-
-typedef struct CePeriod
-{
-	CeTimePeriod tp;
-	bool		estimated;
-} CePeriod;
 
 /* Scan state */
 typedef struct CeState
@@ -163,17 +142,8 @@ typedef struct CeState
 	bool		want_usage_unit;
 
 	/* current page (page context) */
-	CeRow	   *rows;
-	int			nrows;
-	int			maxrows;
-	CePeriod   *periods;
-	int			nperiods;
-	int			maxperiods;
-	char	   *next_token;
+	CeResults	page;
 	int			cur;
-
-	/* parser position */
-	CeRow	   *row;			/* row being filled */
 } CeState;
 
 /* ---------- planning ---------- */
@@ -500,11 +470,7 @@ request_body(CeState *st, List *leaves)
 	appendStringInfo(&body, "{\"TimePeriod\":{\"Start\":\"%s\",\"End\":\"%s\"},\"Granularity\":\"%s\"",
 					 fu_date_text(st->start), fu_date_text(st->end), st->granularity);
 	fu_ce_append_filter(&body, leaves);
-	appendStringInfoString(&body, ",\"Metrics\":[");
-	for (int m = 0, n = 0; m < NUM_METRICS; m++)
-		if (st->metric_mask & (1 << m))
-			appendStringInfo(&body, "%s\"%s\"", n++ ? "," : "", metric_names[m]);
-	appendStringInfoChar(&body, ']');
+	fu_ce_append_metrics(&body, st->metric_mask);
 	if (st->ngroups > 0)
 	{
 		appendStringInfoString(&body, ",\"GroupBy\":[");
@@ -633,200 +599,6 @@ cost_begin(FuScan *scan)
 	fu_ce_request(scan, "GetCostAndUsage", request_body(st, leaves));
 }
 
-/* ---------- page parsing ---------- */
-
-/* the JSON field names the page handlers look for */
-enum
-{
-	F_UnblendedCost,
-	F_BlendedCost,
-	F_AmortizedCost,
-	F_NetUnblendedCost,
-	F_NetAmortizedCost,
-	F_UsageQuantity,
-	F_NormalizedUsageAmount,
-	F_ResultsByTime,
-	F_Groups,
-	F_Amount,
-	F_Unit,
-	F_NextPageToken,
-	F_Estimated,
-	F_TimePeriod,
-	F_Start,
-	F_End,
-	F_Total,
-	F_Keys,
-	F_Metrics,
-};
-
-static const char *const ce_names[] = {
-	"UnblendedCost",
-	"BlendedCost",
-	"AmortizedCost",
-	"NetUnblendedCost",
-	"NetAmortizedCost",
-	"UsageQuantity",
-	"NormalizedUsageAmount",
-	"ResultsByTime",
-	"Groups",
-	"Amount",
-	"Unit",
-	"NextPageToken",
-	"Estimated",
-	"TimePeriod",
-	"Start",
-	"End",
-	"Total",
-	"Keys",
-	"Metrics",
-	NULL
-};
-
-
-/*
- * {"NextPageToken", "ResultsByTime": [{"TimePeriod": {"Start", "End"},
- *   "Total": {metric: {"Amount", "Unit"}},
- *   "Groups": [{"Keys": [...], "Metrics": {metric: {"Amount", "Unit"}}}],
- *   "Estimated"}]}
- * Levels: 1 the document, 2 ResultsByTime, 3 a ResultByTime, 4 its members.
- */
-
-static CeRow *
-new_row(CeState *st)
-{
-	CeRow	   *r;
-
-	st->rows = fu_grow(st->rows, st->nrows, &st->maxrows, sizeof(CeRow));
-	r = &st->rows[st->nrows++];
-	memset(r, 0, sizeof(CeRow));
-	r->period = st->nperiods - 1;
-	return r;
-}
-
-/* An Amount that is an object or an array is no amount: not a NULL */
-static void
-ce_container_start(FuJsonWalk *w)
-{
-	if (w->depth > 1 && fu_walk_at(w, w->depth - 1, F_Amount))
-		fu_walk_malformed(w, "An Amount is not a decimal string.");
-}
-
-static void
-ce_array_start(void *arg, FuJsonWalk *w)
-{
-	ce_container_start(w);
-}
-
-static void
-ce_object_start(void *arg, FuJsonWalk *w)
-{
-	CeState    *st = (CeState *) arg;
-
-	ce_container_start(w);
-
-	if (!fu_walk_at(w, 1, F_ResultsByTime))
-		return;
-	if (w->depth == 3)
-	{
-		st->periods = fu_grow(st->periods, st->nperiods, &st->maxperiods,
-							  sizeof(CePeriod));
-		memset(&st->periods[st->nperiods], 0, sizeof(CePeriod));
-		fu_ce_period_begin(&st->periods[st->nperiods].tp);
-		st->nperiods++;
-		st->row = NULL;
-		/* without GroupBy the row is the period's Total */
-		if (st->ngroups == 0)
-			st->row = new_row(st);
-	}
-	else if (w->depth == 5 && st->ngroups > 0 && fu_walk_at(w, 3, F_Groups))
-		st->row = new_row(st);
-}
-
-static void
-ce_object_end(void *arg, FuJsonWalk *w)
-{
-	CeState    *st = (CeState *) arg;
-
-	if (w->depth == 3 && fu_walk_at(w, 1, F_ResultsByTime))
-		fu_ce_period_check(w, &st->periods[st->nperiods - 1].tp, "ResultsByTime");
-}
-
-/* The metric whose object level depth is in, or -1 */
-static int
-metric_at(FuJsonWalk *w, int depth)
-{
-	int			code;
-
-	if (depth > w->depth || w->arrays[depth])
-		return -1;
-	code = w->codes[depth];
-	/* the metric names come first in ce_names, in metric_names order */
-	return (code >= 0 && code < NUM_METRICS) ? code : -1;
-}
-
-/* Amount or Unit of metric m of the row */
-static void
-metric_member(FuJsonWalk *w, CeRow *row, int m, char *token, FuJsonToken type)
-{
-	if (m < 0 || row == NULL)
-		return;
-	if (fu_walk_at(w, w->depth, F_Amount))
-	{
-		if (type != FU_JSON_STRING)
-			fu_walk_malformed(w, "An Amount is not a decimal string.");
-		row->amount[m] = token;
-	}
-	else if (fu_walk_at(w, w->depth, F_Unit) && type == FU_JSON_STRING)
-		row->unit[m] = token;
-}
-
-static void
-ce_scalar(void *arg, FuJsonWalk *w, char *token, FuJsonToken type)
-{
-	CeState    *st = (CeState *) arg;
-	CePeriod   *p;
-
-	if (w->depth == 1)
-	{
-		if (fu_walk_at(w, 1, F_NextPageToken) && type == FU_JSON_STRING)
-			st->next_token = token;
-		return;
-	}
-	if (!fu_walk_at(w, 1, F_ResultsByTime))
-		return;
-
-	/* levels 2 and 3 are the list and an entry: the scanner checked */
-	p = &st->periods[st->nperiods - 1];
-	if (w->depth == 3 && fu_walk_at(w, 3, F_Estimated))
-		p->estimated = (type == FU_JSON_TRUE);
-	else if (fu_ce_period_member(w, F_TimePeriod, F_Start, F_End, token, type,
-								 &p->tp))
-		return;
-	else if (w->depth == 5 && st->ngroups == 0 && fu_walk_at(w, 3, F_Total))
-		metric_member(w, st->row, metric_at(w, 4),
-					  token, type);
-	else if (w->depth == 6 && st->row && fu_walk_at(w, 3, F_Groups) &&
-			 fu_walk_at(w, 5, F_Keys))
-	{
-		if (type != FU_JSON_STRING)
-			fu_walk_malformed(w, "A group key is not a string.");
-		if (st->row->nkeys < MAX_GROUPS)
-			st->row->keys[st->row->nkeys++] = token;
-	}
-	else if (w->depth == 7 && fu_walk_at(w, 3, F_Groups) &&
-			 fu_walk_at(w, 5, F_Metrics))
-		metric_member(w, st->row, metric_at(w, 6),
-					  token, type);
-}
-
-static const FuJsonHandlers ce_handlers = {
-	.names = ce_names,
-	.list = "ResultsByTime",
-	.object_start = ce_object_start,
-	.object_end = ce_object_end,
-	.array_start = ce_array_start,
-	.scalar = ce_scalar,
-};
 
 /* Groups are compared by month (0 when not grouped by it), then keys */
 static int
@@ -918,9 +690,9 @@ accumulate(FuScan *scan, CeState *st, bool last)
 		st->acc_cxt = AllocSetContextCreate(scan->req_cxt, "finops_usage sums",
 											ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(st->acc_cxt);
-	for (int r = 0; r < st->nrows; r++)
+	for (int r = 0; r < st->page.nrows; r++)
 	{
-		CeRow	   *src = &st->rows[r];
+		CeRow	   *src = &st->page.rows[r];
 		AccRow	   *dst;
 
 		if (st->nacc >= st->maxacc)
@@ -932,7 +704,7 @@ accumulate(FuScan *scan, CeState *st, bool last)
 		dst = &st->acc[st->nacc++];
 		/* grouped by month or not at all: 0 puts every row in one */
 		dst->month = st->by_month ?
-			fu_month_floor(st->periods[src->period].tp.start) : 0;
+			fu_month_floor(st->page.periods[src->period].tp.start) : 0;
 		for (int k = 0; k < st->ngroups; k++)
 			dst->keys[k] = pstrdup(src->keys[k]);
 		for (int m = 0; m < NUM_METRICS; m++)
@@ -943,7 +715,7 @@ accumulate(FuScan *scan, CeState *st, bool last)
 	MemoryContextSwitchTo(old);
 
 	/* this page's rows are not the answer: the groups are, at the end */
-	st->nrows = 0;
+	st->page.nrows = 0;
 	st->cur = 0;
 	if (last || st->nacc > 2 * st->compacted + 10000)
 		compact(scan, st);
@@ -955,31 +727,11 @@ cost_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	CeState    *st = (CeState *) scan->pstate;
 
-	st->rows = NULL;
-	st->nrows = st->maxrows = 0;
-	st->periods = NULL;
-	st->nperiods = st->maxperiods = 0;
-	st->next_token = NULL;
+	st->page.ngroups = st->ngroups;
+	fu_ce_parse_results(req, body, len, &st->page);
 	st->cur = 0;
-	st->row = NULL;
-
-	fu_parse_json_events(req->label, body, len, &ce_handlers, st);
-	for (int i = 0; i < st->nrows; i++)
-		if (st->rows[i].nkeys != st->ngroups)
-			fu_json_malformed(req->label,
-							  psprintf("A group has %d keys; %d were requested.",
-									   st->rows[i].nkeys, st->ngroups));
-
-	/* a page of periods Cost Explorer no longer estimates is final */
-	req->page_final = st->nperiods > 0;
-	for (int i = 0; i < st->nperiods; i++)
-		if (st->periods[i].estimated)
-			req->page_final = false;
-
-	if (st->next_token)
-		fu_next_body_token(req, "NextPageToken", st->next_token);
 	if (st->upper)
-		accumulate(scan, st, st->next_token == NULL);
+		accumulate(scan, st, st->page.next_token == NULL);
 }
 
 /* ---------- rows ---------- */
@@ -1026,10 +778,10 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 
 	if (st->upper)
 		return upper_next_row(scan, st, values, nulls);
-	if (st->cur >= st->nrows)
+	if (st->cur >= st->page.nrows)
 		return false;
-	r = &st->rows[st->cur++];
-	p = &st->periods[r->period];
+	r = &st->page.rows[st->cur++];
+	p = &st->page.periods[r->period];
 
 	values[COL_PERIOD_START] = DateADTGetDatum(p->tp.start);
 	nulls[COL_PERIOD_START] = false;

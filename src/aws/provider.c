@@ -16,12 +16,14 @@
 
 extern const FuSource fu_source_aws_cost;
 extern const FuSource fu_source_aws_cost_forecast;
+extern const FuSource fu_source_aws_cost_by_resource;
 extern const FuSource fu_source_aws_metrics;
 
 static const FuSource *const aws_sources[] = {
 	&fu_source_aws_cost,
 	&fu_source_aws_cost_forecast,
 	&fu_source_aws_metrics,
+	&fu_source_aws_cost_by_resource,
 	NULL
 };
 
@@ -40,6 +42,7 @@ static const FuImportTable aws_imports[] = {
 	{"aws_cost_by_usage_type", "aws_cost", AWS_COST_NARROW("usage_type")},
 	{"aws_cost_forecast", "aws_cost_forecast", NULL},
 	{"aws_metrics", "aws_metrics", NULL},
+	{"aws_cost_by_resource", "aws_cost_by_resource", NULL},
 	{NULL, NULL, NULL}
 };
 
@@ -262,7 +265,7 @@ aws_report_error(FuRequest *req, const FuCredential *cred)
 	else if (fu_aws_code_in(code, bad_keys))
 		hint = "Check access_key_id, secret_access_key and session_token of the user mapping.";
 	else if (fu_aws_code_in(code, denied))
-		hint = psprintf("The credentials (%s) lack a permission this table needs (ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, cloudwatch:ListMetrics).",
+		hint = psprintf("The credentials (%s) lack a permission this table needs (ce:GetCostAndUsage, ce:GetCostForecast, ce:GetCostAndUsageWithResources, cloudwatch:GetMetricData, cloudwatch:ListMetrics).",
 						cred ? cred->identity : "none");
 
 	if (code == NULL)

@@ -1,6 +1,8 @@
 """AWS Cost Explorer (service `ce`, target prefix AWSInsightsIndexService).
 
-GetCostAndUsage, GetCostForecast and GetDimensionValues over company.py's data.
+GetCostAndUsage, GetCostAndUsageWithResources, GetCostForecast and
+GetDimensionValues over company.py's data (resource_costs.py's per-resource
+split of it for GetCostAndUsageWithResources).
 Request validation follows the two layers AWS has: the framework ("Coral")
 checks types, required members, enums and ranges and answers
 "1 validation error detected: Value ... at 'path' failed to satisfy
@@ -23,6 +25,7 @@ import threading
 from decimal import Decimal
 
 import company
+import resource_costs
 
 TARGET_PREFIX = "AWSInsightsIndexService."
 ONE_DAY = datetime.timedelta(days=1)
@@ -70,6 +73,10 @@ _DATE_RE = re.compile(DATE_PATTERN)
 
 # The modelled exceptions' documentation strings double as messages.
 MSG_INVALID_TOKEN = "The pagination token is invalid. Try again without a pagination token."
+# As AWS words it for any granularity (boto/boto3#2369, aws/aws-sdk-net#1773).
+MSG_RESOURCE_WINDOW = ("Start date is more than 14 days ago for hourly granularity. Please adjust start date as "
+                       "we support only 14 days of data at hourly granularity.")
+RESOURCE_DAYS = 14
 MSG_REQUEST_CHANGED = ("Your request parameters changed between pages. Try again with the old parameters or "
                        "without a pagination token.")
 
@@ -214,8 +221,11 @@ def _add_months(d, n):
 
 # --- filter expressions -------------------------------------------------------
 
-def compile_filter(expr, path, coral):
-    """Compile an Expression into a predicate over company.Template."""
+def compile_filter(expr, path, coral, extra_dims=frozenset()):
+    """Compile an Expression into a predicate over company.Template.
+
+    extra_dims: dimensions this operation has beyond company.DIMENSIONS
+    (RESOURCE_ID for GetCostAndUsageWithResources)."""
     _members(expr, ROOT_KEYS, "Expression", path)
     roots = [k for k in ROOT_KEYS if expr.get(k) is not None]
     if len(roots) > 1:
@@ -230,12 +240,12 @@ def compile_filter(expr, path, coral):
         _typed(sub, list, sub_path)
         if len(sub) < 2:
             raise _validation("%s expression must have at least 2 operands" % op)
-        preds = [compile_filter(e, "%s.%d.member" % (sub_path, i + 1), coral) for i, e in enumerate(sub)]
+        preds = [compile_filter(e, "%s.%d.member" % (sub_path, i + 1), coral, extra_dims) for i, e in enumerate(sub)]
         if op == "And":
             return lambda t: all(p(t) for p in preds)
         return lambda t: any(p(t) for p in preds)
     if op == "Not":
-        p = compile_filter(sub, sub_path, coral)
+        p = compile_filter(sub, sub_path, coral, extra_dims)
         return lambda t: not p(t)
     if op == "Dimensions":
         _members(sub, ("Key", "Values", "MatchOptions"), "DimensionValues", sub_path)
@@ -247,7 +257,7 @@ def compile_filter(expr, path, coral):
             return lambda t: False
         values = _strings(sub.get("Values") or [], sub_path + ".values")
         _match_options(sub, sub_path, coral, DIMENSION_MATCH_OPTIONS, "Dimensions")
-        _check_dimension(key, "filter")
+        _check_dimension(key, "filter", extra_dims)
         if not values:
             raise _validation("Dimensions expression for %s requires at least one value" % key)
         vs = frozenset(values)
@@ -287,7 +297,9 @@ def _match_options(sub, path, coral, allowed, kind):
     return mos
 
 
-def _check_dimension(key, where):
+def _check_dimension(key, where, extra_dims=frozenset()):
+    if key in extra_dims:
+        return
     if key in NOT_ALLOWED_DIMENSIONS:
         raise _validation("Dimension %s is not allowed in %s for this operation" % (key, where))
     if key not in MODELLED_DIMENSIONS:
@@ -361,7 +373,7 @@ class _Lru:
 _CACHE = _Lru(24)
 
 
-def _aggregate(days, metric_idx, key_fn, pred):
+def _aggregate(days, metric_idx, key_fn, pred, rows_fn=company.rows):
     """Sum the chosen metrics of the matching rows of `days`, grouped by key_fn.
 
     Returns {key: [sums, unit]}; unit is the common usage unit or "N/A".
@@ -372,7 +384,7 @@ def _aggregate(days, metric_idx, key_fn, pred):
     key_memo = {}
     with decimal.localcontext(company.EXACT):
         for d in days:
-            for t, v in company.rows(d):
+            for t, v in rows_fn(d):
                 m = match_memo.get(t)
                 if m is None:
                     m = match_memo[t] = pred is None or bool(pred(t))
@@ -431,9 +443,30 @@ def _key_function(group_by):
 # --- GetCostAndUsage ----------------------------------------------------------
 
 def get_cost_and_usage(req, ctx):
-    op = "GetCostAndUsage"
+    return _cost_and_usage("GetCostAndUsage", req, ctx)
+
+
+def get_cost_and_usage_with_resources(req, ctx):
+    """The same request and answer, per resource; Filter is required (and must name the SERVICE, as the model's
+    documentation says), RESOURCE_ID can be grouped and filtered, and only the last 14 days are kept."""
+    return _cost_and_usage("GetCostAndUsageWithResources", req, ctx)
+
+
+def _names_service(expr):
+    """Does the Expression constrain SERVICE (at its root or in a root And)?"""
+    if not isinstance(expr, dict):
+        return False
+    dims = expr.get("Dimensions")
+    if isinstance(dims, dict) and dims.get("Key") == "SERVICE":
+        return True
+    return isinstance(expr.get("And"), list) and any(_names_service(e) for e in expr["And"])
+
+
+def _cost_and_usage(op, req, ctx):
+    resources = op == "GetCostAndUsageWithResources"
+    extra_dims = frozenset(("RESOURCE_ID",)) if resources else frozenset()
     _members(req, ("TimePeriod", "Granularity", "Filter", "Metrics", "GroupBy", "BillingViewArn", "NextPageToken"),
-             "GetCostAndUsageRequest", "")
+             op + "Request", "")
     coral = _Coral()
     tp = _time_period(req, coral)
     gran = coral.required(req, "Granularity", "granularity")
@@ -455,8 +488,8 @@ def get_cost_and_usage(req, ctx):
     if tok is not None and len(tok) > 8192:
         coral.add(tok, "nextPageToken", "Member must have length less than or equal to 8192")
     _typed(req.get("BillingViewArn"), str, "billingViewArn")
-    flt = req.get("Filter")
-    pred = compile_filter(flt, "filter", coral) if flt is not None else None
+    flt = coral.required(req, "Filter", "filter") if resources else req.get("Filter")
+    pred = compile_filter(flt, "filter", coral, extra_dims) if flt is not None else None
     coral.raise_if_any()
 
     # Service-level rules.
@@ -471,6 +504,10 @@ def get_cost_and_usage(req, ctx):
         raise _validation("Start date (and hour) should be before end date (and hour)")
     if start > today:
         raise _validation("Start date must be equal to or no later than the current date")
+    if resources and start < today - datetime.timedelta(days=RESOURCE_DAYS):
+        raise _validation(MSG_RESOURCE_WINDOW)
+    if resources and not _names_service(flt):
+        raise _validation("GetCostAndUsageWithResources requires the SERVICE dimension in the filter")
     if end > _first_of_next_month(today):
         raise _validation("end date past the beginning of next month")
     if start < _add_months(today, -14) and start.day != 1:
@@ -489,10 +526,12 @@ def get_cost_and_usage(req, ctx):
             if not g.get("Key") or not g.get("Type"):
                 raise _validation("GroupBy entries require both Type and Key")
             if g["Type"] == "DIMENSION":
-                _check_dimension(g["Key"], "GroupBy")
+                _check_dimension(g["Key"], "GroupBy", extra_dims)
 
     key = (op, _request_hash(op, req), today)
-    result = _CACHE.get(key, lambda: _cost_and_usage_result(start, end, gran, metrics, group_by, pred, today))
+    rows_fn = resource_costs.rows if resources else company.rows
+    result = _CACHE.get(key, lambda: _cost_and_usage_result(start, end, gran, metrics, group_by, pred, today,
+                                                            rows_fn))
     entries = result["entries"]
     offset = read_token(op, req, len(entries))
     page = entries[offset:offset + ctx.page_size]
@@ -528,7 +567,7 @@ def _buckets(start, end, gran, today):
     return out
 
 
-def _cost_and_usage_result(start, end, gran, metrics, group_by, pred, today):
+def _cost_and_usage_result(start, end, gran, metrics, group_by, pred, today, rows_fn=company.rows):
     """Every (bucket, group) of the answer, flattened for paging.
 
     entries: list of (bucket, group-or-None).  Each bucket is a tuple
@@ -544,7 +583,7 @@ def _cost_and_usage_result(start, end, gran, metrics, group_by, pred, today):
     account_pos = [i for i, g in enumerate(group_by or ())
                    if g["Type"] == "DIMENSION" and g["Key"] == "LINKED_ACCOUNT"]
     for bs, be in _buckets(start, end, gran, today):
-        groups = _aggregate(_days(bs, be, today), idx, key_fn, pred)
+        groups = _aggregate(_days(bs, be, today), idx, key_fn, pred, rows_fn)
         est = (bs.year, bs.month) == (today.year, today.month)
         if not grouped:
             sums, unit = groups.get((), ([ZERO] * len(idx), None))
@@ -761,6 +800,7 @@ def get_dimension_values(req, ctx):
 
 OPERATIONS = {
     "GetCostAndUsage": get_cost_and_usage,
+    "GetCostAndUsageWithResources": get_cost_and_usage_with_resources,
     "GetCostForecast": get_cost_forecast,
     "GetDimensionValues": get_dimension_values,
 }
@@ -768,6 +808,7 @@ OPERATIONS = {
 # Bodies for the `wrong_shape` fault: valid JSON, wrong types.
 WRONG_SHAPES = {
     "GetCostAndUsage": {"ResultsByTime": 42},
+    "GetCostAndUsageWithResources": {"ResultsByTime": 42},
     "GetCostForecast": {"Total": "lots", "ForecastResultsByTime": {"MeanValue": 1}},
     "GetDimensionValues": {"DimensionValues": 42, "ReturnSize": "1", "TotalSize": None},
 }

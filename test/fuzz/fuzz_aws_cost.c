@@ -17,7 +17,7 @@
  *-------------------------------------------------------------------------
  */
 /* FUZZ-LINK: src/jsonwalk.c src/values.c src/message.c src/period.c */
-/* FUZZ-LINK: src/request.c src/option.c src/quals.c src/aws/ce.c */
+/* FUZZ-LINK: src/request.c src/option.c src/quals.c src/aws/ce.c src/aws/ce_results.c */
 #include "../../src/aws/cost.c"
 
 #include "pg_stub.h"

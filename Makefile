@@ -8,8 +8,10 @@ OBJS = \
 	src/auth.o \
 	src/availability.o \
 	src/cache.o \
+	src/derived.o \
 	src/explain.o \
 	src/fdw.o \
+	src/focus.o \
 	src/guc.o \
 	src/http.o \
 	src/import.o \
@@ -34,6 +36,7 @@ OBJS += \
 	src/aws/cost.o \
 	src/aws/cost_forecast.o \
 	src/aws/credentials.o \
+	src/aws/focus.o \
 	src/aws/metrics.o \
 	src/aws/metrics_window.o \
 	src/aws/provider.o \

@@ -45,11 +45,13 @@ OBJS += \
 	src/aws/sts.o \
 	src/aws/xml.o \
 	src/azure/credentials.o \
+	src/azure/focus.o \
 	src/azure/metrics.o \
 	src/azure/provider.o \
 	src/azure/usage.o \
 	src/gcp/bigquery.o \
 	src/gcp/credentials.o \
+	src/gcp/focus.o \
 	src/gcp/jwt.o \
 	src/gcp/monitoring.o \
 	src/gcp/provider.o \

@@ -278,7 +278,7 @@ fu_derived_next_row(FuScan *scan, Datum *values, bool *nulls)
 		st->inputs[i] = st->in_values[st->input_cols[i]];
 		st->input_nulls[i] = st->in_nulls[st->input_cols[i]];
 	}
-	d->derive(st->inputs, st->input_nulls, values, nulls);
+	d->derive(scan, st->inputs, st->input_nulls, values, nulls);
 	return true;
 }
 

@@ -507,7 +507,7 @@ typedef struct FuDerived
 								 * grain, whatever a query reads */
 	const FuDerivedColumn *columns; /* by column of the derived source */
 	/* a row from the inner row's inputs (in[i] is input i) */
-	void		(*derive) (const Datum *in, const bool *innulls,
+	void		(*derive) (FuScan *scan, const Datum *in, const bool *innulls,
 						   Datum *values, bool *nulls);
 } FuDerived;
 

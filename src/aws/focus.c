@@ -110,7 +110,7 @@ static const FuFocusCategory categories[] = {
 #define TAX_SERVICE "Tax"
 
 static void
-aws_focus_derive(const Datum *in, const bool *innulls, Datum *values,
+aws_focus_derive(FuScan *scan, const Datum *in, const bool *innulls, Datum *values,
 				 bool *nulls)
 {
 	bool		tax = false;

@@ -24,6 +24,15 @@ SELECT * FROM emu.same_rows(
   $$SELECT service, linked_account, period_start::timestamp AT TIME ZONE 'UTC', sum(unblended_cost)
     FROM aws_cost WHERE period_start >= '2026-05-01' AND period_start < '2026-05-08'
     GROUP BY 1, 2, 3$$);
+-- a date compares as PostgreSQL compares it with a timestamptz, in the
+-- session's time zone: the window is widened, the rows rechecked
+SET TimeZone = 'America/New_York';
+SELECT DISTINCT ChargePeriodStart AT TIME ZONE 'UTC' AS utc_day
+FROM aws_focus
+WHERE ChargePeriodStart >= date '2026-05-01' AND ChargePeriodStart < date '2026-05-03'
+ORDER BY 1;
+RESET TimeZone;
+SET TimeZone = 'UTC';
 -- the time window is the request's TimePeriod; the grain its GroupBy
 SELECT emu.reset();
 SELECT count(*) > 0 AS rows, count(DISTINCT ServiceName) AS services

@@ -8,8 +8,10 @@ OBJS = \
 	src/auth.o \
 	src/availability.o \
 	src/cache.o \
+	src/derived.o \
 	src/explain.o \
 	src/fdw.o \
+	src/focus.o \
 	src/guc.o \
 	src/http.o \
 	src/import.o \
@@ -36,6 +38,7 @@ OBJS += \
 	src/aws/cost.o \
 	src/aws/cost_forecast.o \
 	src/aws/credentials.o \
+	src/aws/focus.o \
 	src/aws/metrics.o \
 	src/aws/metrics_window.o \
 	src/aws/provider.o \
@@ -44,11 +47,13 @@ OBJS += \
 	src/aws/sts.o \
 	src/aws/xml.o \
 	src/azure/credentials.o \
+	src/azure/focus.o \
 	src/azure/metrics.o \
 	src/azure/provider.o \
 	src/azure/usage.o \
 	src/gcp/bigquery.o \
 	src/gcp/credentials.o \
+	src/gcp/focus.o \
 	src/gcp/jwt.o \
 	src/gcp/monitoring.o \
 	src/gcp/provider.o \

@@ -658,3 +658,63 @@ LANGUAGE sql STABLE
 AS $$ SELECT * FROM finops_usage._underutilized($1, $2, $3, $4) $$;
 COMMENT ON FUNCTION underutilized_resources(name, text, int, float8) IS
   'resources whose average and p95 CPU over the last days stay under cpu_threshold percent, with their cost scaled to 30 days (NULL without resource-level cost)';
+
+-- FOCUS 1.2: one view over the aws_focus, gcp_focus and azure_focus tables
+-- of every server, their columns in one order (a column a table does not
+-- declare is NULL), plus x_server, the server each row comes from
+CREATE FUNCTION focus_view(name text DEFAULT 'focus_costs')
+RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT
+AS $$
+DECLARE
+  cols CONSTANT text[] := ARRAY[
+    'billedcost numeric', 'billingaccountid text', 'billingaccountname text',
+    'billingcurrency text', 'billingperiodstart timestamptz', 'billingperiodend timestamptz',
+    'chargecategory text', 'chargeclass text', 'chargedescription text', 'chargefrequency text',
+    'chargeperiodstart timestamptz', 'chargeperiodend timestamptz', 'consumedquantity numeric',
+    'consumedunit text', 'contractedcost numeric', 'effectivecost numeric',
+    'invoiceissuername text', 'listcost numeric', 'pricingquantity numeric', 'pricingunit text',
+    'providername text', 'publishername text', 'regionid text', 'regionname text',
+    'resourceid text', 'servicecategory text', 'servicename text', 'skuid text',
+    'subaccountid text', 'subaccountname text', 'tags jsonb'];
+  target text;
+  parts text[];
+  r record;
+BEGIN
+  target := (SELECT string_agg(quote_ident(p), '.') FROM unnest(parse_ident(name)) AS p);
+  -- per server and FOCUS source, one table: the one named as its source,
+  -- else the widest (a second import of the same server would count twice)
+  FOR r IN
+    SELECT DISTINCT ON (s.srvname, o) c.oid::regclass AS rel, s.srvname
+    FROM pg_foreign_table ft
+    JOIN pg_class c ON c.oid = ft.ftrelid
+    JOIN pg_foreign_server s ON s.oid = ft.ftserver
+    JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw AND w.fdwname = 'finops_usage',
+         unnest(ft.ftoptions) AS o
+    WHERE o IN ('source=aws_focus', 'source=gcp_focus', 'source=azure_focus')
+      AND has_table_privilege(c.oid, 'SELECT')
+    ORDER BY s.srvname, o, c.relname = split_part(o, '=', 2) DESC, c.relnatts DESC, c.oid
+  LOOP
+    parts := parts || format('SELECT %s, %L::name AS x_server FROM %s',
+      (SELECT string_agg(CASE WHEN EXISTS (SELECT FROM pg_attribute a
+                                           WHERE a.attrelid = r.rel AND a.attnum > 0
+                                             AND NOT a.attisdropped
+                                             AND a.attname = split_part(col, ' ', 1))
+                              THEN quote_ident(split_part(col, ' ', 1))
+                              ELSE format('NULL::%s AS %s', split_part(col, ' ', 2),
+                                          split_part(col, ' ', 1)) END,
+                         ', ' ORDER BY i)
+       FROM unnest(cols) WITH ORDINALITY AS u(col, i)),
+      r.srvname, r.rel);
+  END LOOP;
+  IF parts IS NULL THEN
+    RAISE EXCEPTION 'no FOCUS foreign table of finops_usage exists'
+      USING ERRCODE = 'undefined_table',
+            HINT = 'IMPORT FOREIGN SCHEMA aws (or gcp, or azure) FROM SERVER <server> INTO <schema> creates aws_focus (gcp_focus, azure_focus).';
+  END IF;
+  EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', target,
+                 array_to_string(parts, E'\nUNION ALL\n'));
+  RETURN target;
+END $$;
+COMMENT ON FUNCTION focus_view(text) IS
+  '(re)creates a view, UNION ALL of the aws_focus, gcp_focus and azure_focus tables of every server of the wrapper, with x_server naming the server of each row; returns its name';

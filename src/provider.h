@@ -470,7 +470,63 @@ typedef struct FuSource
 	bool		(*next_row) (FuScan *scan, Datum *values, bool *nulls);
 	/* extra EXPLAIN lines */
 	void		(*explain) (FuScan *scan, ExplainState *es);
+
+	/* a source computed from another's rows (see FuDerived); else NULL */
+	const struct FuDerived *derived;
 } FuSource;
+
+/* ----------------------------------------------------------------
+ * Derived sources (derived.c)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * A source whose rows are another ("inner") source's rows at a fixed
+ * grain, each mapped to new columns: the FOCUS tables over the cost
+ * tables.  Its FuSource sets .derived and the fu_derived_* callbacks; the
+ * inner source builds the requests and parses the pages.
+ */
+typedef struct FuDerivedColumn
+{
+	/*
+	 * The inner column whose quals are this column's: the same values, or
+	 * the same instants when this column is a timestamptz and the inner one
+	 * a date (midnight UTC; such quals are rechecked).  NULL: none.  A
+	 * pushable column without one is only checked against its closed set
+	 * and rechecked.
+	 */
+	const char *qual_column;
+	int			reads;			/* bit i: computed from input i */
+} FuDerivedColumn;
+
+typedef struct FuDerived
+{
+	const FuSource *inner;
+	const char *const *inputs;	/* inner columns derive reads, NULL-ended */
+	const char *const *grain;	/* the inner columns a scan declares: the
+								 * grain, whatever a query reads */
+	const FuDerivedColumn *columns; /* by column of the derived source */
+	/* a row from the inner row's inputs (in[i] is input i) */
+	void		(*derive) (FuScan *scan, const Datum *in, const bool *innulls,
+						   Datum *values, bool *nulls);
+} FuDerived;
+
+extern FuPushdown fu_derived_classify_qual(const FuSource *src, const FuQual *q);
+extern List *fu_derived_plan(FuPlanInfo *pi);
+extern void fu_derived_begin(FuScan *scan);
+extern void fu_derived_parse_page(FuScan *scan, FuRequest *req, char *body,
+								  size_t len);
+extern bool fu_derived_next_row(FuScan *scan, Datum *values, bool *nulls);
+extern void fu_derived_explain(FuScan *scan, ExplainState *es);
+
+/* the callbacks of a derived source */
+#define FU_DERIVED_CALLBACKS \
+	.classify_qual = fu_derived_classify_qual, \
+	.plan = fu_derived_plan, \
+	.begin = fu_derived_begin, \
+	.parse_page = fu_derived_parse_page, \
+	.next_row = fu_derived_next_row, \
+	.explain = fu_derived_explain
 
 /* A table IMPORT FOREIGN SCHEMA creates */
 typedef struct FuImportTable

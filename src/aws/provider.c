@@ -18,12 +18,14 @@ extern const FuSource fu_source_aws_cost;
 extern const FuSource fu_source_aws_cost_forecast;
 extern const FuSource fu_source_aws_cost_by_resource;
 extern const FuSource fu_source_aws_metrics;
+extern const FuSource fu_source_aws_focus;
 
 static const FuSource *const aws_sources[] = {
 	&fu_source_aws_cost,
 	&fu_source_aws_cost_forecast,
 	&fu_source_aws_metrics,
 	&fu_source_aws_cost_by_resource,
+	&fu_source_aws_focus,
 	NULL
 };
 
@@ -43,6 +45,7 @@ static const FuImportTable aws_imports[] = {
 	{"aws_cost_forecast", "aws_cost_forecast", NULL},
 	{"aws_metrics", "aws_metrics", NULL},
 	{"aws_cost_by_resource", "aws_cost_by_resource", NULL},
+	{"aws_focus", "aws_focus", NULL},
 	{NULL, NULL, NULL}
 };
 

@@ -17,10 +17,12 @@
 
 extern const FuSource fu_source_azure_usage;
 extern const FuSource fu_source_azure_metrics;
+extern const FuSource fu_source_azure_focus;
 
 static const FuSource *const azure_sources[] = {
 	&fu_source_azure_usage,
 	&fu_source_azure_metrics,
+	&fu_source_azure_focus,
 	NULL
 };
 
@@ -35,6 +37,7 @@ static const FuImportTable azure_imports[] = {
 	{"azure_usage_by_resource_group", "azure_usage", AZURE_USAGE_NARROW("resource_group")},
 	{"azure_usage_by_subscription", "azure_usage", AZURE_USAGE_NARROW("subscription_id")},
 	{"azure_metrics", "azure_metrics", NULL},
+	{"azure_focus", "azure_focus", NULL},
 	{NULL, NULL, NULL}
 };
 

@@ -106,7 +106,13 @@ static FuPushdown
 usage_classify_qual(const FuSource *src, const FuQual *q)
 {
 	if (q->col == COL_USAGE_DATE)
-		return q->valtype == DATEOID ? FU_PUSH_EXACT : FU_PUSH_NONE;
+	{
+		if (q->valtype == DATEOID)
+			return FU_PUSH_EXACT;
+		/* compared with a timestamp: widened by a day, rechecked */
+		return (q->valtype == TIMESTAMPTZOID || q->valtype == TIMESTAMPOID) ?
+			FU_PUSH_RECHECK : FU_PUSH_NONE;
+	}
 	if (q->valtype != TEXTOID)
 		return FU_PUSH_NONE;
 	/*

@@ -16,16 +16,19 @@
 
 extern const FuSource fu_source_gcp_metrics;
 extern const FuSource fu_source_gcp_cost;
+extern const FuSource fu_source_gcp_focus;
 
 static const FuSource *const gcp_sources[] = {
 	&fu_source_gcp_metrics,
 	&fu_source_gcp_cost,
+	&fu_source_gcp_focus,
 	NULL
 };
 
 static const FuImportTable gcp_imports[] = {
 	{"gcp_metrics", "gcp_metrics", NULL},
 	{"gcp_cost", "gcp_cost", NULL},
+	{"gcp_focus", "gcp_focus", NULL},
 	{NULL, NULL, NULL}
 };
 

@@ -8,6 +8,7 @@ OBJS = \
 	src/auth.o \
 	src/availability.o \
 	src/cache.o \
+	src/comment.o \
 	src/derived.o \
 	src/explain.o \
 	src/fdw.o \
@@ -37,6 +38,7 @@ OBJS += \
 	src/aws/cloudwatch.o \
 	src/aws/cost.o \
 	src/aws/cost_forecast.o \
+	src/aws/docs.o \
 	src/aws/credentials.o \
 	src/aws/focus.o \
 	src/aws/metrics.o \
@@ -47,12 +49,14 @@ OBJS += \
 	src/aws/sts.o \
 	src/aws/xml.o \
 	src/azure/credentials.o \
+	src/azure/docs.o \
 	src/azure/focus.o \
 	src/azure/metrics.o \
 	src/azure/provider.o \
 	src/azure/usage.o \
 	src/gcp/bigquery.o \
 	src/gcp/credentials.o \
+	src/gcp/docs.o \
 	src/gcp/focus.o \
 	src/gcp/jwt.o \
 	src/gcp/monitoring.o \

@@ -718,3 +718,32 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION focus_view(text) IS
   '(re)creates a view, UNION ALL of the aws_focus, gcp_focus and azure_focus tables of every server of the wrapper, with x_server naming the server of each row; returns its name';
+
+-- ---------------------------------------------------------------------
+-- COMMENTs on imported tables: IMPORT FOREIGN SCHEMA may only create
+-- tables, so an event trigger comments them once created
+-- ---------------------------------------------------------------------
+CREATE FUNCTION _comment_table(rel regclass)
+RETURNS int
+AS 'MODULE_PATHNAME', 'finops_usage_comment_table'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION _comment_table(regclass) IS
+  'sets the COMMENTs of a foreign table of this wrapper and of its columns (meaning, unit, which conditions push down); the number set';
+
+CREATE FUNCTION _comment_imported()
+RETURNS event_trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT objid FROM pg_catalog.pg_event_trigger_ddl_commands()
+           WHERE object_type = 'foreign table'
+  LOOP
+    PERFORM finops_usage._comment_table(r.objid::regclass);
+  END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER finops_usage_comment_imported ON ddl_command_end
+  WHEN TAG IN ('IMPORT FOREIGN SCHEMA')
+  EXECUTE FUNCTION _comment_imported();

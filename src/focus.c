@@ -125,3 +125,39 @@ fu_focus_billing_period(Datum *values, bool *nulls, DateADT day)
 	fu_focus_set(values, nulls, FOCUS_BILLINGPERIODEND,
 				 TimestampTzGetDatum(fu_focus_midnight(fu_add_months(month, 1))));
 }
+
+/* What the FOCUS columns mean (FOCUS 1.2); providers add their mapping */
+const FuDoc fu_focus_docs[] = {
+	{NULL, "billedcost", "FOCUS BilledCost: the charge as invoiced, in billingcurrency."},
+	{NULL, "billingaccountid", "FOCUS BillingAccountId: the account invoiced."},
+	{NULL, "billingaccountname", "FOCUS BillingAccountName."},
+	{NULL, "billingcurrency", "FOCUS BillingCurrency: ISO 4217 currency of the cost columns."},
+	{NULL, "billingperiodstart", "FOCUS BillingPeriodStart: start of the billing month."},
+	{NULL, "billingperiodend", "FOCUS BillingPeriodEnd: end of the billing month (exclusive)."},
+	{NULL, "chargecategory", "FOCUS ChargeCategory: Usage, Purchase, Tax, Credit or Adjustment."},
+	{NULL, "chargeclass", "FOCUS ChargeClass: Correction for a correction of an earlier period, else NULL."},
+	{NULL, "chargedescription", "FOCUS ChargeDescription."},
+	{NULL, "chargefrequency", "FOCUS ChargeFrequency: One-Time, Recurring or Usage-Based."},
+	{NULL, "chargeperiodstart", "FOCUS ChargePeriodStart: start of the charge's period (UTC)."},
+	{NULL, "chargeperiodend", "FOCUS ChargePeriodEnd: end of the charge's period (exclusive)."},
+	{NULL, "consumedquantity", "FOCUS ConsumedQuantity, in consumedunit."},
+	{NULL, "consumedunit", "FOCUS ConsumedUnit."},
+	{NULL, "contractedcost", "FOCUS ContractedCost: cost at the negotiated rates, in billingcurrency."},
+	{NULL, "effectivecost", "FOCUS EffectiveCost: cost after discounts, prepayments amortized, in billingcurrency."},
+	{NULL, "invoiceissuername", "FOCUS InvoiceIssuerName."},
+	{NULL, "listcost", "FOCUS ListCost: cost at public list prices, in billingcurrency (NULL where the API does not give it)."},
+	{NULL, "pricingquantity", "FOCUS PricingQuantity, in pricingunit."},
+	{NULL, "pricingunit", "FOCUS PricingUnit."},
+	{NULL, "providername", "FOCUS ProviderName."},
+	{NULL, "publishername", "FOCUS PublisherName."},
+	{NULL, "regionid", "FOCUS RegionId (e.g. us-east-1)."},
+	{NULL, "regionname", "FOCUS RegionName."},
+	{NULL, "resourceid", "FOCUS ResourceId."},
+	{NULL, "servicecategory", "FOCUS ServiceCategory (Compute, Storage, Databases...), from the provider's lookup of servicename."},
+	{NULL, "servicename", "FOCUS ServiceName: the provider's service name."},
+	{NULL, "skuid", "FOCUS SkuId."},
+	{NULL, "subaccountid", "FOCUS SubAccountId (AWS linked account, GCP project, Azure subscription)."},
+	{NULL, "subaccountname", "FOCUS SubAccountName."},
+	{NULL, "tags", "FOCUS Tags: key-value tags of the charge, as a JSON object."},
+	{NULL, NULL, NULL}
+};

@@ -49,6 +49,7 @@ enum
 };
 
 extern const FuColumn fu_focus_columns[FOCUS_NUM_COLUMNS];
+extern const FuDoc fu_focus_docs[];
 
 /* A provider's service names and their ServiceCategory */
 typedef struct FuFocusCategory

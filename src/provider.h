@@ -473,6 +473,9 @@ typedef struct FuSource
 
 	/* a source computed from another's rows (see FuDerived); else NULL */
 	const struct FuDerived *derived;
+
+	/* what its columns mean, whatever the provider (see FuDoc); or NULL */
+	const struct FuDoc *docs;
 } FuSource;
 
 /* ----------------------------------------------------------------
@@ -536,6 +539,19 @@ typedef struct FuImportTable
 	const char *const *columns; /* NULL: every column of the source */
 } FuImportTable;
 
+/*
+ * What a table or column means (and its unit), for the COMMENTs left on
+ * the tables IMPORT FOREIGN SCHEMA creates; the engine adds which quals
+ * push down and the closed set of values.  Looked up by the imported
+ * table's name, then its source's, then table NULL (any table).
+ */
+typedef struct FuDoc
+{
+	const char *table;			/* table or source name; NULL: any */
+	const char *column;			/* NULL: the table itself */
+	const char *text;			/* sentences; NULL ends the list */
+} FuDoc;
+
 /* An option of servers or user mappings */
 typedef struct FuOptionDef
 {
@@ -577,6 +593,9 @@ typedef struct FuProvider
 	 * obtaining the credentials (a token request) is the check.
 	 */
 	char	   *(*verify) (const FuAuth *auth, const FuCredential *cred);
+
+	/* what its tables and columns mean (see FuDoc) */
+	const FuDoc *docs;
 } FuProvider;
 
 /* providers.c */

@@ -13,6 +13,9 @@
 
 #include "provider.h"
 
+/* docs.c */
+extern const FuDoc fu_aws_docs[];
+
 #define AWS_DEFAULT_REGION "us-east-1"
 
 /* FuCredential.data of every AWS credential */

@@ -164,4 +164,5 @@ const FuSource fu_source_aws_focus = {
 	.paged = true,
 	FU_DERIVED_CALLBACKS,
 	.derived = &aws_focus,
+	.docs = fu_focus_docs,
 };

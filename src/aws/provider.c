@@ -294,4 +294,5 @@ const FuProvider fu_provider_aws = {
 	.classify = aws_classify,
 	.report_error = aws_report_error,
 	.verify = fu_aws_verify,
+	.docs = fu_aws_docs,
 };

@@ -11,6 +11,9 @@
 
 #include "provider.h"
 
+/* docs.c */
+extern const FuDoc fu_azure_docs[];
+
 /* Real hosts; a server's endpoint option replaces them all */
 #define AZURE_LOGIN_HOST	"login.microsoftonline.com"
 #define AZURE_ARM_HOST		"management.azure.com"

@@ -192,4 +192,5 @@ const FuSource fu_source_azure_focus = {
 	.paged = true,
 	FU_DERIVED_CALLBACKS,
 	.derived = &azure_focus,
+	.docs = fu_focus_docs,
 };

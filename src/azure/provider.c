@@ -229,4 +229,5 @@ const FuProvider fu_provider_azure = {
 	.authorize = azure_authorize,
 	.classify = azure_classify,
 	.report_error = azure_report_error,
+	.docs = fu_azure_docs,
 };

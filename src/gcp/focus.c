@@ -205,4 +205,5 @@ const FuSource fu_source_gcp_focus = {
 	.paged = true,
 	FU_DERIVED_CALLBACKS,
 	.derived = &gcp_focus,
+	.docs = fu_focus_docs,
 };

@@ -11,6 +11,9 @@
 
 #include "provider.h"
 
+/* docs.c */
+extern const FuDoc fu_gcp_docs[];
+
 /* Real hosts; a server's endpoint option replaces them all */
 #define GCP_MONITORING_HOST	"monitoring.googleapis.com"
 #define GCP_BIGQUERY_HOST	"bigquery.googleapis.com"

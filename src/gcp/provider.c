@@ -260,4 +260,5 @@ const FuProvider fu_provider_gcp = {
 	.authorize = gcp_authorize,
 	.classify = gcp_classify,
 	.report_error = gcp_report_error,
+	.docs = fu_gcp_docs,
 };

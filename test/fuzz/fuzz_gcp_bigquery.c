@@ -16,7 +16,8 @@
  *-------------------------------------------------------------------------
  */
 /* FUZZ-LINK: src/jsonwalk.c src/values.c src/message.c src/period.c */
-/* FUZZ-LINK: src/request.c src/option.c src/quals.c src/gcp/provider.c */
+/* FUZZ-LINK: src/request.c src/option.c src/quals.c src/gcp/provider.c src/gcp/docs.c */
+/* FUZZ-LINK: src/gcp/monitoring.c src/gcp/focus.c src/focus.c src/derived.c */
 #include "../../src/gcp/bigquery.c"
 
 #include "pg_stub.h"

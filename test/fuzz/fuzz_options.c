@@ -25,6 +25,9 @@
 /* FUZZ-LINK: src/jsonwalk.c src/values.c src/period.c src/request.c src/quals.c */
 /* FUZZ-LINK: src/aws/provider.c src/aws/credentials.c src/aws/sts.c src/aws/xml.c */
 /* FUZZ-LINK: src/aws/ce.c src/aws/cost.c src/aws/cost_forecast.c */
+/* FUZZ-LINK: src/aws/ce_results.c src/aws/cost_by_resource.c src/aws/focus.c */
+/* FUZZ-LINK: src/gcp/focus.c src/azure/focus.c src/focus.c src/derived.c */
+/* FUZZ-LINK: src/aws/docs.c src/gcp/docs.c src/azure/docs.c */
 /* FUZZ-LINK: src/aws/metrics.c src/aws/metrics_window.c src/aws/cloudwatch.c */
 /* FUZZ-LINK: src/aws/sign.c src/aws/sigv4.c */
 /* FUZZ-LINK: src/gcp/provider.c src/gcp/credentials.c src/gcp/monitoring.c src/gcp/bigquery.c */

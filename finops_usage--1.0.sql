@@ -282,6 +282,10 @@ BEGIN
     RAISE EXCEPTION 'threshold must be positive' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   SELECT * INTO r FROM finops_usage._cost_relation(server);
+  -- the default names the service column whatever the provider calls it
+  IF group_by = 'service' THEN
+    SELECT sh.service_col INTO group_by FROM finops_usage._cost_shape(r.provider) AS sh;
+  END IF;
   RETURN QUERY
   WITH raw AS (
     -- two months of history before the first day

@@ -82,6 +82,10 @@ SELECT count(*) <= 6 AS quiet FROM finops_usage.cost_anomalies('aws_emu', '2026-
 SELECT (SELECT count(*) FROM finops_usage.cost_anomalies('aws_emu', '2026-02-01', '2026-03-01', 'service', 10))
        < (SELECT count(*) FROM feb) AS fewer;
 SELECT emu.try($$SELECT * FROM finops_usage.cost_anomalies('aws_emu', '2026-02-01', '2026-03-01', 'colour')$$);
+-- the default dimension is the provider's service column (Azure's service_name)
+SELECT count(*) > 0 AS found, bool_and(dimension IN (SELECT service_name FROM azure_usage_by_service
+                                                     WHERE usage_date >= '2026-04-01' AND usage_date < '2026-06-01')) AS services
+FROM finops_usage.cost_anomalies('azure_emu', '2026-05-01', '2026-06-01', threshold => 1.0);
 
 -- cost_forecast: 30 days from today, inside its interval, on the level of
 -- the last four weeks (the generator grows 10-60 % a year)

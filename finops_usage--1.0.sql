@@ -151,13 +151,13 @@ AS $$
     ('gcp', '(usage_start_time AT TIME ZONE ''UTC'')::date',
      'usage_start_time >= $1::timestamp AT TIME ZONE ''UTC'' AND usage_start_time < $2::timestamp AT TIME ZONE ''UTC''',
      'net_cost', 'usage_amount',
-     '(usage_start_time AT TIME ZONE ''UTC'')::date >= date_trunc(''month'', finops_usage._today())',
+     'day >= date_trunc(''month'', finops_usage._today())',
      'service',
      ARRAY['billing_account_id', 'project_id', 'project_name', 'service', 'sku',
            'region', 'zone', 'cost_type']),
     ('azure', 'usage_date',
      'usage_date >= $1 AND usage_date < $2 AND granularity = ''Daily''',
-     'cost', 'usage_quantity', 'usage_date >= date_trunc(''month'', finops_usage._today())',
+     'cost', 'usage_quantity', 'day >= date_trunc(''month'', finops_usage._today())',
      'service_name',
      ARRAY['subscription_id', 'resource_group', 'service_name', 'resource_location',
            'resource_type', 'resource_id', 'meter_category', 'charge_type'])
@@ -201,22 +201,31 @@ BEGIN
     dims := dims || format(', %I', g);
     dim_json := dim_json || format(' || jsonb_build_object(%L, %I)', g, g);
   END LOOP;
-  -- AWS asks Cost Explorer for months; the others add their days up
   IF r.provider = 'aws' THEN
-    period := 'period_start AS ps, period_end AS pe';
-  ELSIF granularity = 'MONTHLY' THEN
-    period := format('date_trunc(''month'', %s)::date AS ps, '
-                     '(date_trunc(''month'', %s) + interval ''1 month'')::date AS pe',
-                     sh.day_expr, sh.day_expr);
+    -- Cost Explorer gives the periods (months too) and whether they are final
+    q := format('SELECT ps, pe, dims, cost, qty, currency, est FROM '
+                '(SELECT period_start AS ps, period_end AS pe, %s AS dims, sum(%s) AS cost, '
+                'sum(%s) AS qty, currency, bool_or(%s) AS est FROM %s WHERE %s '
+                'GROUP BY ps, pe%s, currency) d '
+                'ORDER BY ps, dims::text, currency',
+                dim_json, sh.cost_expr, sh.quantity_expr, sh.estimated_expr,
+                r.rel, sh.window_expr, dims);
   ELSE
-    period := format('%s AS ps, %s + 1 AS pe', sh.day_expr, sh.day_expr);
+    -- the provider adds up each day (an aggregate pushed into its request:
+    -- BigQuery groups the export's hours by their UTC day); months and
+    -- the estimate follow from the days
+    period := CASE granularity
+                WHEN 'MONTHLY' THEN 'date_trunc(''month'', day)::date'
+                ELSE 'day' END;
+    q := format('SELECT ps, (CASE $3 WHEN ''MONTHLY'' THEN ps + interval ''1 month'' '
+                'ELSE ps + 1 END)::date, dims, sum(cost), sum(qty), currency, bool_or(est) FROM '
+                '(SELECT %s AS ps, %s AS dims, cost, qty, currency, %s AS est FROM '
+                '(SELECT %s AS day%s, currency, sum(%s) AS cost, sum(%s) AS qty FROM %s '
+                'WHERE %s GROUP BY 1%s, currency) days) d '
+                'GROUP BY ps, dims, currency ORDER BY ps, dims::text, currency',
+                period, dim_json, sh.estimated_expr, sh.day_expr, dims, sh.cost_expr,
+                sh.quantity_expr, r.rel, sh.window_expr, dims);
   END IF;
-  q := format('SELECT ps, pe, dims, cost, qty, currency, est FROM '
-              '(SELECT %s, %s AS dims, sum(%s) AS cost, sum(%s) AS qty, currency, '
-              'bool_or(%s) AS est FROM %s WHERE %s GROUP BY ps, pe%s, currency) d '
-              'ORDER BY ps, dims::text, currency',
-              period, dim_json, sh.cost_expr, sh.quantity_expr, sh.estimated_expr,
-              r.rel, sh.window_expr, dims);
   RETURN QUERY EXECUTE q USING start_date, end_date, granularity;
 END $$;
 

@@ -145,6 +145,9 @@ typedef enum FuUpperKind
 	FU_UPPER_GROUP_MONTH,		/* GROUP BY date_trunc('month', col): the
 								 * source gives the month's first day as a
 								 * date, the engine converts it */
+	FU_UPPER_GROUP_UTC_DAY,		/* GROUP BY (col AT TIME ZONE 'UTC')::date of
+								 * a timestamptz column: the source gives
+								 * the date */
 	FU_UPPER_COUNT_STAR,		/* count(*) */
 	FU_UPPER_COUNT,				/* count(col) */
 	FU_UPPER_SUM,
@@ -161,7 +164,8 @@ typedef struct FuUpperItem
 } FuUpperItem;
 
 #define FU_UPPER_IS_GROUP(it) \
-	((it)->kind == FU_UPPER_GROUP || (it)->kind == FU_UPPER_GROUP_MONTH)
+	((it)->kind == FU_UPPER_GROUP || (it)->kind == FU_UPPER_GROUP_MONTH || \
+	 (it)->kind == FU_UPPER_GROUP_UTC_DAY)
 
 extern const char *fu_upper_name(FuUpperKind kind);
 

@@ -43,7 +43,7 @@ typedef struct FuUpperInfo
 } FuUpperInfo;
 
 static const char *const upper_names[] = {
-	"group", "month", "count", "count", "sum", "min", "max", "avg"
+	"group", "month", "day", "count", "count", "sum", "min", "max", "avg"
 };
 
 const char *
@@ -77,8 +77,38 @@ deterministic(Node *e)
 }
 
 /*
- * A grouping key the engine knows: a column, or date_trunc('month', col)
- * of a date column (through its implicit cast to a timestamp).
+ * (col AT TIME ZONE 'UTC')::date of a timestamptz column: the UTC day,
+ * whatever the session's TimeZone
+ */
+static bool
+utc_day_item(Expr *e, Index relid, FuRelInfo *fpinfo, FuUpperItem *it)
+{
+	FuncExpr   *cast = (FuncExpr *) e;
+	FuncExpr   *tz;
+	Const	   *zone;
+
+	if (!IsA(e, FuncExpr) || cast->funcid != F_DATE_TIMESTAMP ||
+		list_length(cast->args) != 1)
+		return false;
+	tz = (FuncExpr *) linitial(cast->args);
+	if (!IsA(tz, FuncExpr) || tz->funcid != F_TIMEZONE_TEXT_TIMESTAMPTZ ||
+		list_length(tz->args) != 2)
+		return false;
+	zone = (Const *) linitial(tz->args);
+	if (!IsA(zone, Const) || zone->constisnull || zone->consttype != TEXTOID ||
+		pg_strcasecmp(TextDatumGetCString(zone->constvalue), "UTC") != 0)
+		return false;
+	if ((it->col = var_column((Expr *) lsecond(tz->args), relid, fpinfo)) < 0 ||
+		fpinfo->source->columns[it->col].type != TIMESTAMPTZOID)
+		return false;
+	it->kind = FU_UPPER_GROUP_UTC_DAY;
+	return true;
+}
+
+/*
+ * A grouping key the engine knows: a column, date_trunc('month', col) of a
+ * date column (through its implicit cast to a timestamp), or the UTC day
+ * of a timestamptz column.
  */
 static bool
 group_item(Expr *e, Index relid, FuRelInfo *fpinfo, FuUpperItem *it)
@@ -88,6 +118,8 @@ group_item(Expr *e, Index relid, FuRelInfo *fpinfo, FuUpperItem *it)
 	it->type = exprType((Node *) e);
 	it->kind = FU_UPPER_GROUP;
 	if ((it->col = var_column(e, relid, fpinfo)) >= 0)
+		return true;
+	if (utc_day_item(e, relid, fpinfo, it))
 		return true;
 	if (IsA(e, FuncExpr) &&
 		(((FuncExpr *) e)->funcid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ ||
@@ -395,6 +427,8 @@ fu_upper_text(List *upper, const FuSource *src)
 			appendStringInfoString(buf, col);
 		else if (it->kind == FU_UPPER_GROUP_MONTH)
 			appendStringInfo(buf, "date_trunc('month', %s)", col);
+		else if (it->kind == FU_UPPER_GROUP_UTC_DAY)
+			appendStringInfo(buf, "(%s AT TIME ZONE 'UTC')::date", col);
 		else
 			appendStringInfo(buf, "%s(%s)", fu_upper_name(it->kind), col);
 	}

@@ -166,6 +166,60 @@ FROM aws_cost_by_service
 WHERE period_start >= current_date - 7 AND period_start < current_date
 GROUP BY 1 ORDER BY 2 DESC LIMIT 3;
 
+\echo '== FinOps functions. Are the credentials of each server working? (one free call each)'
+SELECT server, provider, available, identity, detail FROM finops_usage.availability();
+
+\echo '== Cost by service this month (cost_usage, one MONTHLY request)'
+SELECT dimensions->>'service' AS service, round(cost, 2) AS cost, currency, estimated
+FROM finops_usage.cost_usage('aws_demo', date_trunc('month', current_date)::date, current_date + 1,
+                             'MONTHLY', '{service}')
+ORDER BY cost DESC LIMIT 8;
+
+\echo '== Top movers: the services whose cost changed most, last 7 days against the 7 before'
+WITH d AS (
+  SELECT period_start, dimensions->>'service' AS service, cost
+  FROM finops_usage.cost_usage('aws_demo', current_date - 14, current_date, 'DAILY', '{service}'))
+SELECT service,
+       round(sum(cost) FILTER (WHERE period_start >= current_date - 7), 2) AS last_7_days,
+       round(sum(cost) FILTER (WHERE period_start < current_date - 7), 2) AS previous_7_days,
+       round(100 * (sum(cost) FILTER (WHERE period_start >= current_date - 7)
+                    / nullif(sum(cost) FILTER (WHERE period_start < current_date - 7), 0) - 1), 1) AS change_pct
+FROM d GROUP BY 1
+ORDER BY abs(coalesce(sum(cost) FILTER (WHERE period_start >= current_date - 7), 0)
+             - coalesce(sum(cost) FILTER (WHERE period_start < current_date - 7), 0)) DESC
+LIMIT 5;
+
+\echo '== The daily trend of the last 10 complete days (cost_analytics)'
+SELECT day, round(cost, 2) AS cost, round(avg_7d, 2) AS avg_7d, change_pct, top_service
+FROM finops_usage.cost_analytics('aws_demo', 10);
+
+\echo '== Cost anomalies by service since the start of the year (cost_anomalies: median and MAD)'
+SELECT day, dimension, round(cost, 2) AS cost, round(expected, 2) AS expected, round(score::numeric, 1) AS score
+FROM finops_usage.cost_anomalies('aws_demo', date_trunc('year', current_date)::date, current_date)
+LIMIT 6;
+
+\echo '== The next 7 days, from a model fitted to the last 91 days (cost_forecast)'
+SELECT day, round(cost, 2) AS cost, round(lower, 2) AS lower, round(upper, 2) AS upper, method
+FROM finops_usage.cost_forecast('aws_demo', 7);
+
+\echo '== Idle instances and VMs with their monthly cost (underutilized_resources)'
+SELECT 'aws' AS cloud, resource_id, region, round(avg_cpu::numeric, 2) AS avg_cpu,
+       round(p95_cpu::numeric, 2) AS p95_cpu, monthly_cost, currency
+FROM finops_usage.underutilized_resources('aws_demo')
+UNION ALL
+SELECT 'azure', regexp_replace(resource_id, '.*/', ''), region, round(avg_cpu::numeric, 2),
+       round(p95_cpu::numeric, 2), monthly_cost, currency
+FROM finops_usage.underutilized_resources('azure_demo')
+ORDER BY monthly_cost DESC NULLS LAST LIMIT 12;
+
+\echo '== One FOCUS 1.2 query across the three clouds (focus_view)'
+SELECT finops_usage.focus_view();
+SELECT ProviderName, ServiceCategory, round(SUM(BilledCost), 2) AS BilledCost, BillingCurrency
+FROM focus_costs
+WHERE ChargePeriodStart >= date_trunc('month', current_date) AND ChargePeriodStart < current_date
+GROUP BY ProviderName, ServiceCategory, BillingCurrency
+ORDER BY ProviderName, 3 DESC;
+
 \echo '== What the extension has spent, across connections (finops_usage.stats, list prices)'
 SELECT server, provider, calls, pages, cache_hits, cache_misses, est_cost_usd
 FROM finops_usage.stats ORDER BY server;

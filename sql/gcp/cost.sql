@@ -151,6 +151,23 @@ SELECT * FROM pg_temp.transfer($$
   SELECT service, sum(net_cost) FROM gcp_cost
   WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-08' GROUP BY 1 $$);
 RESET finops_usage.aggregate_pushdown;
+-- the UTC day of a time is grouped inside BigQuery (DATE(ts) is the UTC
+-- date): the functions' daily cost is one query, not every hourly row
+SELECT * FROM pg_temp.run($$
+  SELECT (usage_start_time AT TIME ZONE 'UTC')::date AS day, service, sum(net_cost) AS net, sum(usage_amount) AS qty
+  FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04'
+  GROUP BY 1, 2 $$);
+SELECT pg_temp.local_answer('day_local', $$
+  SELECT (usage_start_time AT TIME ZONE 'UTC')::date AS day, service, sum(net_cost) AS net, sum(usage_amount) AS qty
+  FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04'
+  GROUP BY 1, 2 $$);
+SELECT * FROM emu.same_rows($$
+  SELECT (usage_start_time AT TIME ZONE 'UTC')::date AS day, service, sum(net_cost) AS net, sum(usage_amount) AS qty
+  FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04'
+  GROUP BY 1, 2 $$, 'TABLE day_local');
+SELECT * FROM pg_temp.transfer($$
+  SELECT (usage_start_time AT TIME ZONE 'UTC')::date, sum(net_cost) FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-08' GROUP BY 1 $$);
 -- HAVING, ORDER BY, LIMIT and expressions stay local
 SELECT service, round(sum(net_cost) / count(*), 4) AS per_row
 FROM gcp_cost
@@ -172,6 +189,8 @@ CREATE COLLATION pg_temp.ci (provider = icu, locale = 'und-u-ks-level2', determi
 SELECT q, (SELECT count(*) FROM emu.explain(q) l WHERE l ~ 'Aggregation pushed down') AS pushed
 FROM (VALUES
   ($$SELECT service, max(sku) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
+  ($$SELECT (usage_start_time AT TIME ZONE 'America/New_York')::date, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
+  ($$SELECT usage_start_time::date, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
   ($$SELECT service, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND cost > 1 GROUP BY 1$$),
   ($$SELECT service, sum(cost * 2) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),
   ($$SELECT labels, sum(cost) FROM gcp_cost WHERE usage_start_time >= '2026-06-01' GROUP BY 1$$),

@@ -161,6 +161,9 @@ cost_aggregates(FuPlanInfo *pi)
 				if (it->col == COL_LABELS || is_money(it->col))
 					return false;
 				break;
+			case FU_UPPER_GROUP_UTC_DAY:
+				/* DATE(timestamp) is the UTC date in BigQuery too */
+				break;
 			case FU_UPPER_COUNT_STAR:
 			case FU_UPPER_COUNT:
 				break;
@@ -459,6 +462,9 @@ select_list(BqState *st, StringInfo sql)
 				else
 					appendStringInfo(sql, "%s AS %s", expr, name);
 				named = bms_add_member(named, it->col);
+				break;
+			case FU_UPPER_GROUP_UTC_DAY:
+				appendStringInfo(sql, "DATE(%s) AS %s_day_%d", expr, name, i);
 				break;
 			case FU_UPPER_COUNT_STAR:
 				appendStringInfo(sql, "COUNT(*) AS count_%d", i);
@@ -915,6 +921,17 @@ cost_next_row(FuScan *scan, Datum *values, bool *nulls)
 														  fu_numeric_datum(s, cost_columns[it->col].name),
 														  DirectFunctionCall1(int8_numeric,
 																			  Int64GetDatum(parse_int64(st->req, "The count", n))));
+					break;
+				}
+			case FU_UPPER_GROUP_UTC_DAY:
+				{
+					DateADT		d;
+
+					if (!fu_parse_date(s, &d))
+						fu_json_malformed(st->req->label,
+										  psprintf("The date \"%s\" is not a date.",
+												   fu_api_text(s)));
+					values[out] = DateADTGetDatum(d);
 					break;
 				}
 			default:

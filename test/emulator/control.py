@@ -96,6 +96,8 @@ class State:
             self.faults = []
             self.log = []
             self.seq = 0
+            # requests still answered from before a reset are not counted out
+            # of the new count (see end)
             self.in_flight = 0
             self.max_in_flight = 0
             self.by_operation = {}
@@ -215,6 +217,7 @@ class State:
             self.seq += 1
             entry["seq"] = self.seq
             self.log.append(entry)
+            entry["_generation"] = self.generation
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
@@ -223,7 +226,8 @@ class State:
 
     def end(self, entry):
         with self.lock:
-            self.in_flight -= 1
+            if entry.get("_generation") == self.generation:
+                self.in_flight -= 1
 
     @staticmethod
     def request_id(entry):

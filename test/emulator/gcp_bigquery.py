@@ -17,7 +17,7 @@ into closures over gcp_billing's flat row tuples:
     item := expr [[AS] alias]
     expr := primary {(+|-) primary}
     primary := path | integer | @param | (expr) | CAST(expr AS NUMERIC) | IFNULL(expr, expr)
-             | TO_JSON_STRING(expr) | TIMESTAMP_SUB(expr, INTERVAL n unit)
+             | TO_JSON_STRING(expr) | TIMESTAMP_SUB(expr, INTERVAL n unit) | DATE(timestamp)
              | SUM(expr) | MIN(expr) | MAX(expr) | COUNT(*) | COUNT(expr)
              | (SELECT expr FROM UNNEST(expr) [[AS] alias])          -- over labels or credits
     cond := expr op expr | expr [NOT] IN UNNEST(expr) | expr IS [NOT] NULL        op: = != <> < <= > >=
@@ -449,6 +449,10 @@ class Parser:
             a = self.expr()
             self.expect_sym(")")
             return Node("tojson", None, (a,), t.off)
+        if name == "DATE":
+            a = self.expr()
+            self.expect_sym(")")
+            return Node("date", None, (a,), t.off)
         if name == "TIMESTAMP_SUB":
             a = self.expr()
             self.expect_sym(",")
@@ -495,7 +499,7 @@ _UNIT_US = {"MICROSECOND": 1, "MILLISECOND": 1000, "SECOND": 1000000, "MINUTE": 
 
 NUMBERS = ("INT64", "NUMERIC", "FLOAT64")
 LEGACY = {"STRING": "STRING", "INT64": "INTEGER", "FLOAT64": "FLOAT", "NUMERIC": "NUMERIC",
-          "TIMESTAMP": "TIMESTAMP", "BOOL": "BOOLEAN"}
+          "TIMESTAMP": "TIMESTAMP", "BOOL": "BOOLEAN", "DATE": "DATE"}
 
 
 def type_name(t):
@@ -790,6 +794,16 @@ def compile_expr(node, env):
         def fn(x):
             return to_json(a.fn(x), typ)
         return fold(C(fn, "STRING"), kids)
+    if kind == "date":
+        (a,) = kids
+        if a.typ != "TIMESTAMP":
+            raise SqlError("No matching signature for function DATE for argument types: %s. Supported "
+                           "signature: DATE(TIMESTAMP)" % type_name(a.typ), node.off)
+
+        def day(v):
+            # the UTC date of a timestamp, as DATE(ts) without a time zone
+            return datetime.date.fromordinal(_EPOCH_ORD + v // DAY_US)
+        return fold(C(_nullsafe1(a.fn, day), "DATE"), kids)
     if kind == "tsub":
         (a,) = kids
         if a.typ != "TIMESTAMP":

@@ -201,6 +201,19 @@ def test_grouped_vs_expect(st):
               for k, e in exp.items()) and len(by) == len(exp), (by, exp))
     check("MIN(usage_start_time) of each service is the month's first hour",
           all(r[3] == str(us(datetime.date(2026, 6, 1))) for r in by.values()), by)
+    # by UTC day: DATE(timestamp) groups the hours of each day, as day-long windows add them up
+    s, o = query(st, "SELECT DATE(usage_start_time) AS d, SUM(CAST(cost AS NUMERIC)) AS c FROM %s "
+                     "WHERE usage_start_time >= @p0 AND usage_start_time < @p1 GROUP BY 1" % TABLE,
+                 window("2026-06-01 00:00:00+00", "2026-06-04 00:00:00+00"))
+    by_day = sorted(cells(o)) if s == 200 else []
+    check("DATE(ts) schema type DATE", s == 200 and o["schema"]["fields"][0]["type"] == "DATE", o)
+    singles = []
+    for d in ("01", "02", "03"):
+        s1, o1 = query(st, "SELECT SUM(CAST(cost AS NUMERIC)) AS c FROM %s "
+                           "WHERE usage_start_time >= @p0 AND usage_start_time < @p1" % TABLE,
+                       window("2026-06-%s 00:00:00+00" % d, "2026-06-%02d 00:00:00+00" % (int(d) + 1)))
+        singles.append(["2026-06-" + d, cells(o1)[0][0]])
+    check("GROUP BY DATE(ts) = one query per day", by_day == singles, (by_day, singles))
     # totals without GROUP BY, and over no rows
     s, o = query(st, "SELECT SUM(CAST(cost AS NUMERIC)) AS c, COUNT(*) AS n, MAX(usage_end_time) AS m FROM %s "
                      "WHERE usage_start_time >= @p0 AND usage_start_time < @p1" % TABLE, params)
@@ -324,7 +337,9 @@ def test_errors(st):
     check("unknown column: Unrecognized name at [line:col]", m == "Unrecognized name: nope at [2:3]", m)
     check("unknown field", "Field name nope does not exist in STRUCT<id STRING, description STRING>" in
           err("SELECT service.nope" + w)[1])
-    check("unknown function", err("SELECT DATE(usage_start_time)" + w)[1].startswith("Function not found: DATE"))
+    check("unknown function", err("SELECT DATE_DIFF(usage_start_time)" + w)[1].startswith("Function not found: DATE_DIFF"))
+    check("DATE of a string: no matching signature",
+          err("SELECT DATE(sku.id)" + w)[1].startswith("No matching signature for function DATE"))
     check("OR is outside the subset", err("SELECT cost" + w + " OR cost IS NULL")[1].startswith("Syntax error"))
     check("a string literal is outside the subset", err("SELECT cost" + w + " AND cost_type = 'tax'")[1]
           .startswith("Syntax error"))

@@ -133,7 +133,7 @@ SELECT * FROM pg_temp.run($$
 SELECT count(*) AS rows, count(resource_name) AS names, count(resource_global_name) AS global_names
 FROM std_june;
 -- SELECT * keeps working, without the resource record
-SELECT count(*) AS queries, bool_and(sql !~ 'resource') AS no_resource
+SELECT count(*) AS queries, bool_and(sql !~ 'resource\.') AS no_resource
 FROM pg_temp.run($$ SELECT * FROM gcp_cost
   WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' $$);
 -- a condition on them holds for no row: nothing is asked
@@ -149,10 +149,18 @@ WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' AND r
 SELECT count(*) = (SELECT count(*) FROM std_june WHERE usage_start_time < '2026-06-09') AS all_rows
 FROM gcp_cost
 WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' AND resource_name IS NULL;
--- grouped by them: one NULL group, added up here (BigQuery is not asked to)
+-- grouped by them: one NULL group (a typed NULL in BigQuery's query)
 SELECT * FROM pg_temp.run($$
   SELECT resource_global_name, sum(net_cost) FROM gcp_cost
   WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' GROUP BY 1 $$);
 SELECT resource_global_name, sum(net_cost) = (SELECT sum(net_cost) FROM std_june WHERE usage_start_time < '2026-06-09') AS total
 FROM gcp_cost
 WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' GROUP BY 1;
+-- counted: none, by BigQuery
+SELECT * FROM pg_temp.run($$
+  SELECT cost_type, count(resource_name), count(*) FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' GROUP BY 1 $$);
+SELECT cost_type, count(resource_name), count(*) = (SELECT count(*) FROM std_june s
+  WHERE s.usage_start_time < '2026-06-09' AND s.cost_type = g.cost_type) AS all_rows
+FROM gcp_cost g
+WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' GROUP BY 1 ORDER BY 1;

@@ -183,16 +183,12 @@ cost_classify_qual(const FuSource *src, const FuQual *q)
 static bool
 cost_aggregates(FuPlanInfo *pi)
 {
-	bool		detailed = detailed_export(pi->server);
 	ListCell   *lc;
 
 	foreach(lc, pi->upper)
 	{
 		FuUpperItem *it = (FuUpperItem *) lfirst(lc);
 
-		/* the standard export cannot name them: PostgreSQL sees the NULLs */
-		if (it->col >= 0 && is_resource(it->col) && !detailed)
-			return false;
 		switch (it->kind)
 		{
 			case FU_UPPER_GROUP:
@@ -255,6 +251,7 @@ typedef struct BqItem
 
 typedef struct BqState
 {
+	bool		detailed;		/* the table has the resource columns */
 	BqItem	   *items;
 	int			nitems;
 	int			ncells;
@@ -477,7 +474,11 @@ add_item(BqState *st, FuUpperKind kind, int col)
 	st->ncells += (kind == FU_UPPER_AVG) ? 2 : 1;
 }
 
-/* The SELECT list of the items; result names are unique, as BigQuery wants */
+/*
+ * The SELECT list of the items; result names are unique, as BigQuery wants.
+ * The standard export's resource columns are a typed NULL: a group of
+ * them is one group, as PostgreSQL makes it.
+ */
 static void
 select_list(BqState *st, StringInfo sql)
 {
@@ -488,7 +489,9 @@ select_list(BqState *st, StringInfo sql)
 	{
 		BqItem	   *it = &st->items[i];
 		const char *name = it->col >= 0 ? cost_columns[it->col].name : "rows";
-		const char *expr = it->col >= 0 ? column_sql[it->col] : NULL;
+		const char *expr = it->col < 0 ? NULL :
+			(is_resource(it->col) && !st->detailed) ? "CAST(NULL AS STRING)" :
+			column_sql[it->col];
 
 		if (i > 0)
 			appendStringInfoString(sql, ", ");
@@ -537,6 +540,7 @@ cost_begin(FuScan *scan)
 	FuRequest  *req;
 
 	scan->pstate = st;
+	st->detailed = detailed_export(scan->server);
 	st->project = fu_gcp_project(scan->server);
 	st->base = fu_base_url(scan->server, GCP_BIGQUERY_HOST);
 	if (table == NULL)
@@ -558,12 +562,11 @@ cost_begin(FuScan *scan)
 	}
 	else
 	{
-		bool		detailed = detailed_export(scan->server);
 		int			c = -1;
 
 		/* a column the table lacks is not asked for: its cells stay NULL */
 		while ((c = bms_next_member(scan->needed, c)) >= 0)
-			if (detailed || !is_resource(c))
+			if (st->detailed || !is_resource(c))
 				add_item(st, FU_UPPER_GROUP, c);
 	}
 

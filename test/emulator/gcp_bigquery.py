@@ -18,7 +18,7 @@ into closures over gcp_billing's flat row tuples:
       [WHERE cond {AND cond}] [GROUP BY (ordinal | expr | alias) {, ...}] [;]
     item := expr [[AS] alias]
     expr := primary {(+|-) primary}
-    primary := path | integer | @param | (expr) | CAST(expr AS NUMERIC) | IFNULL(expr, expr)
+    primary := path | integer | @param | (expr) | CAST(expr AS NUMERIC) | CAST(NULL AS type) | IFNULL(expr, expr)
              | TO_JSON_STRING(expr) | TIMESTAMP_SUB(expr, INTERVAL n unit)
              | SUM(expr) | MIN(expr) | MAX(expr) | COUNT(*) | COUNT(expr)
              | (SELECT expr FROM UNNEST(expr) [[AS] alias])          -- over labels or credits
@@ -414,6 +414,9 @@ class Parser:
         if t.kind == "int":
             self.next()
             return Node("int", t.val, (), t.off)
+        if t.kind == "kw" and t.val == "NULL":
+            self.next()
+            return Node("null", None, (), t.off)
         if t.kind == "param":
             self.next()
             return Node("param", t.val, (), t.off)
@@ -729,9 +732,13 @@ def compile_expr(node, env):
         return compile_agg(node, env)
     if kind == "sub":
         return compile_sub(node, env)
+    if kind == "null":
+        return const(None, None)
     kids = [compile_expr(k, env) for k in node.kids]
     if kind == "cast":
         (a,) = kids
+        if a.typ is None and node.a in ("STRING", "NUMERIC", "INT64", "FLOAT64", "TIMESTAMP"):
+            return const(None, node.a)      # a typed NULL
         if node.a != "NUMERIC":
             raise SqlError("Syntax error: CAST AS %s is not supported by the emulator" % node.a, node.off)
         if a.typ == "FLOAT64":

@@ -413,6 +413,10 @@ def test_detailed(st, st2):
     s, o = query(st, "SELECT cost\nFROM %s%s AND resource.global_name IS NULL" % (TABLE, w), p)
     check("... wherever it is: at [line:col]", s == 400 and error(o).endswith("at [2:%d]" % (
         len("FROM %s%s AND " % (TABLE, w)) + 1)), o)
+    s, o = query(st, "SELECT CAST(NULL AS STRING) AS r, COUNT(CAST(NULL AS STRING)) AS n, COUNT(*) AS c FROM %s%s "
+                 "GROUP BY 1" % (TABLE, w), p)
+    check("a typed NULL: one group, counted 0, a STRING column", s == 200 and len(cells(o)) == 1 and
+          cells(o)[0][:2] == [None, "0"] and o["schema"]["fields"][0]["type"] == "STRING", o)
     sums = ("SELECT service.description AS s, sku.id AS k, location.zone AS z, SUM(CAST(cost AS NUMERIC)) AS c, "
             "SUM(%s) AS cr, SUM(CAST(usage.amount AS NUMERIC)) AS u, COUNT(*) AS n FROM %%s%s GROUP BY 1, 2, 3"
             % (CREDITS, w))

@@ -557,12 +557,15 @@ AS $$
   SELECT v.q, v.d FROM (VALUES
     ('aws', 'SELECT resource_id, sum(unblended_cost), max(currency) FROM %s '
             'WHERE period_start >= $2 AND period_start < $3 AND resource_id = ANY ($1) GROUP BY 1', 14),
-    -- the detailed export's resource.global_name ends with the instance id
-    ('gcp', 'SELECT regexp_replace(resource_global_name, ''^.*/'', ''''), sum(net_cost), max(currency) FROM %s '
-            'WHERE usage_start_time >= $2::timestamp AT TIME ZONE ''UTC'' '
-            '  AND usage_start_time < $3::timestamp AT TIME ZONE ''UTC'' '
-            '  AND resource_global_name LIKE ''//compute.googleapis.com/%%'' '
-            '  AND regexp_replace(resource_global_name, ''^.*/'', '''') = ANY ($1) GROUP BY 1', NULL),
+    -- the detailed export's resource.global_name ends with the instance id;
+    -- BigQuery sums per resource (OFFSET 0 keeps the filters out of its
+    -- query: they are not pushable, and would keep the sums here)
+    ('gcp', 'SELECT regexp_replace(g, ''^.*/'', ''''), sum(c), max(u) FROM '
+            '(SELECT resource_global_name, currency, sum(net_cost) FROM %s '
+            '  WHERE usage_start_time >= $2::timestamp AT TIME ZONE ''UTC'' '
+            '    AND usage_start_time < $3::timestamp AT TIME ZONE ''UTC'' GROUP BY 1, 2 OFFSET 0) x(g, u, c) '
+            'WHERE g LIKE ''//compute.googleapis.com/%%'' '
+            '  AND regexp_replace(g, ''^.*/'', '''') = ANY ($1) GROUP BY 1', NULL),
     -- Cost Management answers resource ids in lower case
     ('azure', 'SELECT x.id, x.cost, x.cur FROM (SELECT lower(resource_id) AS id, sum(cost) AS cost, '
               'max(currency) AS cur FROM %s WHERE usage_date >= $2 AND usage_date < $3 '
@@ -648,6 +651,11 @@ BEGIN
                    format(c.sql, cost_rel))
     INTO cost_ids, costs, currencies
     USING ids, cost_start, win_end;
+    -- a table without resource-level rows (GCP's standard export) has none
+    IF cost_ids IS NULL THEN
+      RAISE NOTICE 'server "%" has no resource-level cost: monthly_cost is NULL', server
+        USING DETAIL = format('%s has no cost row for these resources.', cost_rel);
+    END IF;
   EXCEPTION WHEN undefined_table OR undefined_column OR fdw_error THEN
     RAISE NOTICE 'server "%" has no resource-level cost: monthly_cost is NULL', server
       USING DETAIL = SQLERRM;

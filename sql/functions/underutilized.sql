@@ -108,10 +108,51 @@ SELECT * FROM emu.same_rows('SELECT resource_id, resource_type, region, round(av
                             'SELECT * FROM azure_expected');
 
 -- ===================================================================
--- GCP: Cloud Monitoring CPU (a fraction: times 100); the standard billing
--- export has no resource names, so no price, with a NOTICE
+-- GCP: Cloud Monitoring CPU (a fraction: times 100), priced from the
+-- detailed billing export (resource_global_name ends with the instance id)
 -- ===================================================================
 \i test/sql/gcp.sql
+CREATE SERVER gcp_res FOREIGN DATA WRAPPER finops_usage
+  OPTIONS (provider 'gcp', endpoint :'emu', project_id 'northwind-prod',
+           billing_table 'northwind-billing.billing_export.gcp_billing_export_resource_v1_01AB23_CD45EF_6789AB');
+CREATE USER MAPPING FOR CURRENT_USER SERVER gcp_res OPTIONS (service_account_key :'gcp_key');
+CREATE SCHEMA gres;
+IMPORT FOREIGN SCHEMA gcp FROM SERVER gcp_res INTO gres;
+SELECT emu.reset();
+SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 3) AS avg_cpu,
+       round(p95_cpu::numeric, 3) AS p95_cpu, monthly_cost, currency
+FROM finops_usage.underutilized_resources('gcp_res');
+-- one BigQuery job: BigQuery sums per resource
+SELECT split_part(l, ' ', 1) AS operation, count(*) FROM emu.requests() AS l GROUP BY 1 ORDER BY 1;
+-- the same, by hand: the instance's global name made from its labels,
+-- the cost of the 14 days times 30/14
+CREATE TEMP VIEW gcp_expected AS
+WITH cpu AS (
+  SELECT resource_id, min(resource_labels->>'project_id') AS project, min(resource_labels->>'zone') AS zone,
+         avg(value) * 100 AS a, percentile_cont(0.95) WITHIN GROUP (ORDER BY value) * 100 AS p
+  FROM gres.gcp_metrics
+  WHERE resource_type = 'gce_instance' AND metric_type = 'compute.googleapis.com/instance/cpu/utilization'
+    AND ts >= '2026-06-01 00:00+00' AND ts < '2026-06-15 00:00+00'
+  GROUP BY 1),
+cost AS (
+  SELECT resource_global_name, sum(net_cost) AS c, max(currency) AS cur
+  FROM gres.gcp_cost
+  WHERE usage_start_time >= '2026-06-01 00:00+00' AND usage_start_time < '2026-06-15 00:00+00'
+  GROUP BY 1)
+SELECT cpu.resource_id, 'gce_instance'::text, regexp_replace(cpu.zone, '-[a-z]$', ''),
+       round(cpu.a::numeric, 9) AS a, round(cpu.p::numeric, 9) AS p, round(cost.c * 30 / 14, 4), cost.cur
+FROM cpu LEFT JOIN cost
+  ON cost.resource_global_name = format('//compute.googleapis.com/projects/%s/zones/%s/instances/%s',
+                                        cpu.project, cpu.zone, cpu.resource_id)
+WHERE cpu.a < 5 AND cpu.p < 5;
+SELECT * FROM emu.same_rows('SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 9), round(p95_cpu::numeric, 9), monthly_cost, currency FROM finops_usage.underutilized_resources(''gcp_res'')',
+                            'SELECT * FROM gcp_expected');
+SELECT count(*) FILTER (WHERE monthly_cost IS NOT NULL) AS priced FROM gcp_expected e(i, t, r, a, p, monthly_cost);
+-- and the generator's own net cost of the idle instance (batch-2)
+SELECT round(split_part(l, E'\t', 3)::numeric * 30 / 14, 4) AS batch_2_monthly
+FROM emu.gcp_cost('start=2026-06-01&end=2026-06-15&table=detailed&resource_name=batch-2') AS l;
+
+-- the standard billing export has no resource names: no price, a NOTICE
 SELECT emu.reset();
 SELECT resource_id, resource_type, region, round(avg_cpu::numeric, 3) AS avg_cpu,
        round(p95_cpu::numeric, 3) AS p95_cpu, monthly_cost, currency

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * bigquery.c
- *		  gcp_cost: the BigQuery standard billing export as a foreign
- *		  table, read through jobs.query and jobs.getQueryResults.
+ *		  gcp_cost: the BigQuery billing export (standard or detailed) as a
+ *		  foreign table, read through jobs.query and jobs.getQueryResults.
  *
  * A scan is one GoogleSQL query over the server's billing_table, run in
  * the server's project.  Every value of a qual travels as a query
@@ -12,6 +12,11 @@
  * the partition of their export day, never before their usage), which is
  * what BigQuery bills by.  An aggregate path groups and aggregates inside
  * BigQuery.
+ *
+ * The detailed export (gcp_billing_export_resource_v1_<account>) adds the
+ * resource record: resource_name and resource_global_name read it.  The
+ * standard export has no such column, so there they are NULL without being
+ * asked for, and a pushed condition on them holds for no row.
  *
  * Money: cost, credits and usage amounts are FLOAT64 in the export; the
  * query casts them to NUMERIC (9 decimal places, BigQuery's rounding), so
@@ -57,6 +62,8 @@ enum
 	COL_NET_COST,
 	COL_USAGE_AMOUNT,
 	COL_LABELS,
+	COL_RESOURCE_NAME,
+	COL_RESOURCE_GLOBAL_NAME,
 	NUM_COLS
 };
 
@@ -85,6 +92,8 @@ static const char *const column_sql[NUM_COLS] = {
 	"CAST(cost AS NUMERIC) + " CREDITS_SQL,
 	"CAST(usage.amount AS NUMERIC)",
 	"TO_JSON_STRING(labels)",
+	"resource.name",
+	"resource.global_name",
 };
 
 static const char *const cost_types[] = {
@@ -114,6 +123,8 @@ static const FuColumn cost_columns[NUM_COLS] = {
 	{"net_cost", NUMERICOID, 0},
 	{"usage_amount", NUMERICOID, 0},
 	{"labels", JSONBOID, 0},
+	TEXT_COL("resource_name"),
+	TEXT_COL("resource_global_name"),
 };
 
 static bool
@@ -126,6 +137,29 @@ static bool
 is_money(int col)
 {
 	return col >= COL_COST && col <= COL_USAGE_AMOUNT;
+}
+
+static bool
+is_resource(int col)
+{
+	return col == COL_RESOURCE_NAME || col == COL_RESOURCE_GLOBAL_NAME;
+}
+
+/* The name Cloud Billing gives the detailed export's table */
+#define DETAILED_PREFIX "gcp_billing_export_resource_v1_"
+
+/*
+ * Whether the server's billing_table is a detailed export, the only one
+ * with the resource columns (the option was checked: project.dataset.table)
+ */
+static bool
+detailed_export(ForeignServer *server)
+{
+	char	   *table = fu_get_option(server->options, "billing_table");
+	char	   *dot = table ? strrchr(table, '.') : NULL;
+
+	return dot != NULL &&
+		strncmp(dot + 1, DETAILED_PREFIX, strlen(DETAILED_PREFIX)) == 0;
 }
 
 /* ---------- planning ---------- */
@@ -220,6 +254,7 @@ typedef struct BqItem
 
 typedef struct BqState
 {
+	bool		detailed;		/* the table has the resource columns */
 	BqItem	   *items;
 	int			nitems;
 	int			ncells;
@@ -359,6 +394,7 @@ where_clause(FuScan *scan, StringInfo sql, StringInfo params, int *nparams)
 	TimestampTz lower = DT_NOBEGIN;
 	int			lower_param = -1;
 	bool		first = true;
+	bool		detailed = detailed_export(scan->server);
 	ListCell   *lc;
 
 	foreach(lc, scan->quals)
@@ -369,6 +405,9 @@ where_clause(FuScan *scan, StringInfo sql, StringInfo params, int *nparams)
 		if (!q->known || q->pushdown == FU_PUSH_NONE)
 			continue;
 		if (q->isnull)
+			return false;
+		/* =, <>, IN and NOT IN of a NULL column hold for no row */
+		if (is_resource(q->col) && !detailed)
 			return false;
 		appendStringInfoString(sql, first ? " WHERE " : " AND ");
 		first = false;
@@ -438,7 +477,11 @@ add_item(BqState *st, FuUpperKind kind, int col)
 	st->ncells += (kind == FU_UPPER_AVG) ? 2 : 1;
 }
 
-/* The SELECT list of the items; result names are unique, as BigQuery wants */
+/*
+ * The SELECT list of the items; result names are unique, as BigQuery wants.
+ * The standard export's resource columns are a typed NULL: a group of
+ * them is one group, as PostgreSQL makes it.
+ */
 static void
 select_list(BqState *st, StringInfo sql)
 {
@@ -449,7 +492,9 @@ select_list(BqState *st, StringInfo sql)
 	{
 		BqItem	   *it = &st->items[i];
 		const char *name = it->col >= 0 ? cost_columns[it->col].name : "rows";
-		const char *expr = it->col >= 0 ? column_sql[it->col] : NULL;
+		const char *expr = it->col < 0 ? NULL :
+			(is_resource(it->col) && !st->detailed) ? "CAST(NULL AS STRING)" :
+			column_sql[it->col];
 
 		if (i > 0)
 			appendStringInfoString(sql, ", ");
@@ -501,6 +546,7 @@ cost_begin(FuScan *scan)
 	FuRequest  *req;
 
 	scan->pstate = st;
+	st->detailed = detailed_export(scan->server);
 	st->project = fu_gcp_project(scan->server);
 	st->base = fu_base_url(scan->server, GCP_BIGQUERY_HOST);
 	if (table == NULL)
@@ -524,8 +570,10 @@ cost_begin(FuScan *scan)
 	{
 		int			c = -1;
 
+		/* a column the table lacks is not asked for: its cells stay NULL */
 		while ((c = bms_next_member(scan->needed, c)) >= 0)
-			add_item(st, FU_UPPER_GROUP, c);
+			if (st->detailed || !is_resource(c))
+				add_item(st, FU_UPPER_GROUP, c);
 	}
 
 	initStringInfo(&sql);

@@ -1,6 +1,8 @@
 """BigQuery v2 for the emulator: jobs.query and jobs.getQueryResults over the
 REST/JSON wire format (reference/provider-apis.md section 5), answering
-GoogleSQL over the billing export table of gcp_billing.py.
+GoogleSQL over the billing export tables of gcp_billing.py: the standard export
+and the detailed one (gcp_billing_export_resource_v1_..., the same columns and
+`resource`; naming `resource` in the standard one is "Unrecognized name").
 
     POST .../bigquery/v2/projects/{project}/queries            (bigquery.jobs.query)
     GET  .../bigquery/v2/projects/{project}/queries/{jobId}    (bigquery.jobs.getQueryResults)
@@ -16,7 +18,7 @@ into closures over gcp_billing's flat row tuples:
       [WHERE cond {AND cond}] [GROUP BY (ordinal | expr | alias) {, ...}] [;]
     item := expr [[AS] alias]
     expr := primary {(+|-) primary}
-    primary := path | integer | @param | (expr) | CAST(expr AS NUMERIC) | IFNULL(expr, expr)
+    primary := path | integer | @param | (expr) | CAST(expr AS NUMERIC) | CAST(NULL AS type) | IFNULL(expr, expr)
              | TO_JSON_STRING(expr) | TIMESTAMP_SUB(expr, INTERVAL n unit) | DATE(timestamp)
              | SUM(expr) | MIN(expr) | MAX(expr) | COUNT(*) | COUNT(expr)
              | (SELECT expr FROM UNNEST(expr) [[AS] alias])          -- over labels or credits
@@ -73,6 +75,8 @@ DAY_US = B.DAY_US
 STANDARD_SQL_HINT = ("[Try using standard SQL (https://cloud.google.com/bigquery/docs/reference/standard-sql/"
                      "enabling-standard-sql)]")
 TABLE_PARTS = (B.TABLE_PROJECT, B.TABLE_DATASET, B.TABLE_NAME)
+# the detailed export, in the same dataset: the standard one's columns and `resource`
+TABLE_PARTS_DETAILED = (B.TABLE_PROJECT, B.TABLE_DATASET, B.TABLE_NAME_DETAILED)
 
 CTX = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_UP, Emin=-999999, Emax=999999)
 Q9 = Decimal("1e-9")
@@ -410,6 +414,9 @@ class Parser:
         if t.kind == "int":
             self.next()
             return Node("int", t.val, (), t.off)
+        if t.kind == "kw" and t.val == "NULL":
+            self.next()
+            return Node("null", None, (), t.off)
         if t.kind == "param":
             self.next()
             return Node("param", t.val, (), t.off)
@@ -557,9 +564,9 @@ def _struct_getter(idxs):
     return get
 
 
-def _table_columns():
+def _table_columns(schema=B.SCHEMA, leaf_index=B.LEAF_INDEX):
     cols = {}
-    for name, typ, spec in B.SCHEMA:
+    for name, typ, spec in schema:
         if typ == "STRUCT":
             fields = tuple((f, ft) for f, ft, _ in spec)
             idxs = tuple(i for _, _, i in spec)
@@ -570,7 +577,7 @@ def _table_columns():
                                          frozenset(["%s.%s" % (name, f)]))
         elif typ == "ARRAY":
             elem = ("STRUCT", tuple((f, ft) for f, ft, _ in spec))
-            idx = B.LEAF_INDEX[name]
+            idx = leaf_index[name]
             cols[(name,)] = Column(name, ("ARRAY", elem), operator.itemgetter(idx), idx, frozenset([name]))
         else:
             cols[(name,)] = Column(name, typ, operator.itemgetter(spec), spec, frozenset([name]))
@@ -580,6 +587,7 @@ def _table_columns():
 
 
 TABLE_COLUMNS = _table_columns()
+TABLE_COLUMNS_DETAILED = _table_columns(B.SCHEMA_DETAILED, B.LEAF_INDEX_DETAILED)
 
 
 # --- compilation -------------------------------------------------------------------------------
@@ -599,7 +607,8 @@ def const(value, typ):
 class Scope:
     """Name resolution: the table's row (elem None) or an UNNEST element (a STRUCT type)."""
 
-    def __init__(self, table_alias=None, elem=None, elem_alias=None):
+    def __init__(self, table_alias=None, elem=None, elem_alias=None, columns=TABLE_COLUMNS):
+        self.columns = columns
         self.table_alias = table_alias and table_alias.lower()
         self.elem = elem
         self.elem_alias = elem_alias and elem_alias.lower()
@@ -621,10 +630,11 @@ class Scope:
             raise SqlError("Unrecognized name: %s" % node.a[0], node.off)
         if self.table_alias and parts[0] == self.table_alias and len(parts) > 1:
             parts = parts[1:]
-        col = TABLE_COLUMNS.get(parts[:2]) or TABLE_COLUMNS.get(parts[:1])
+        cols = self.columns
+        col = cols.get(parts[:2]) or cols.get(parts[:1])
         if col is None:
             raise SqlError("Unrecognized name: %s" % node.a[0], node.off)
-        used = 2 if parts[:2] in TABLE_COLUMNS and len(parts) > 1 else 1
+        used = 2 if parts[:2] in cols and len(parts) > 1 else 1
         if len(parts) > used:
             if isinstance(col.typ, tuple) and col.typ[0] == "STRUCT":
                 raise SqlError("Field name %s does not exist in %s" % (node.a[used], type_name(col.typ)), node.off)
@@ -726,9 +736,13 @@ def compile_expr(node, env):
         return compile_agg(node, env)
     if kind == "sub":
         return compile_sub(node, env)
+    if kind == "null":
+        return const(None, None)
     kids = [compile_expr(k, env) for k in node.kids]
     if kind == "cast":
         (a,) = kids
+        if a.typ is None and node.a in ("STRING", "NUMERIC", "INT64", "FLOAT64", "TIMESTAMP"):
+            return const(None, node.a)      # a typed NULL
         if node.a != "NUMERIC":
             raise SqlError("Syntax error: CAST AS %s is not supported by the emulator" % node.a, node.off)
         if a.typ == "FLOAT64":
@@ -1023,11 +1037,12 @@ def _floor_day_ord(us):
 
 def compile_query(text, params):
     items, (table, table_off, talias), conds, group = Parser(text).query()
-    check_table(table, table_off)
+    detailed = check_table(table, table_off)
     leaves = set()
-    scope = Scope(table_alias=talias)
+    scope = Scope(table_alias=talias, columns=TABLE_COLUMNS_DETAILED if detailed else TABLE_COLUMNS)
     env = Env(scope, params, leaves)
     plan = Plan()
+    plan.detailed = detailed
     bounds = []
     plan.conds = [compile_cond(c, env.scalar("WHERE clause"), bounds) for c in conds]
     plan.bounds = bounds
@@ -1101,8 +1116,11 @@ def _first_agg(n):
 
 
 def check_table(parts, off):
+    """Whether the table is the detailed export (else the standard one); an error for any other."""
     if len(parts) == 3 and tuple(parts) == TABLE_PARTS:
-        return
+        return False
+    if len(parts) == 3 and tuple(parts) == TABLE_PARTS_DETAILED:
+        return True
     if len(parts) < 2:
         raise SqlError('Table "%s" must be qualified with a dataset (e.g. dataset.table).' % ".".join(parts), off)
     if len(parts) > 3:
@@ -1151,7 +1169,7 @@ def day_window(bounds, today):
     return lo, hi, plo, phi
 
 
-def bytes_processed(leaves, today, plo, phi):
+def bytes_processed(leaves, today, plo, phi, detailed=False):
     """Bytes of the referenced leaves in the partitions [plo, phi] (None: unbounded) of the table's rows."""
     if not leaves:
         return 0
@@ -1164,7 +1182,7 @@ def bytes_processed(leaves, today, plo, phi):
     total = 0
     leaves = tuple(leaves)
     for d in range(first, last + 1):
-        for p, sizes in B.partition_bytes(datetime.date.fromordinal(d)).items():
+        for p, sizes in B.partition_bytes(datetime.date.fromordinal(d), detailed).items():
             if (plo is None or p >= plo) and (phi is None or p <= phi):
                 for leaf in leaves:
                     total += sizes.get(leaf, 0)
@@ -1193,7 +1211,7 @@ def execute(plan, today):
 
     def source():
         for d in range(lo, hi + 1):
-            for r in B.rows(datetime.date.fromordinal(d)):
+            for r in B.table_rows(datetime.date.fromordinal(d), plan.detailed):
                 if ok(r):
                     yield r
 
@@ -1225,7 +1243,7 @@ def execute(plan, today):
         for key, accs in groups.items():
             ctx = (key, accs)
             out.append(tuple(f(ctx) for f in items))
-    return out, bytes_processed(plan.leaves, today, plo, phi)
+    return out, bytes_processed(plan.leaves, today, plo, phi, plan.detailed)
 
 
 # --- values on the wire --------------------------------------------------------------------

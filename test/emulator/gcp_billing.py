@@ -39,6 +39,20 @@ account-level rows (every project.* field None).
   * money has at most 6 decimal places (cost = micro-dollars / 1e6 as a
     float); usage.amount is an integral float below 2**53.
 
+The detailed export
+-------------------
+`gcp_billing_export_resource_v1_01AB23_CD45EF_6789AB` (TABLE_NAME_DETAILED, same
+dataset) holds the same charges, split per resource: detailed_rows(day) are the
+rows of rows(day), each followed by two columns (C_RESOURCE_NAME,
+C_RESOURCE_GLOBAL_NAME: the `resource` record).  A Compute Engine vCPU, RAM or
+GPU row of a zone where gcp_resources.py has instances of the project becomes
+one row per instance (its name, and
+//compute.googleapis.com/projects/<project>/zones/<zone>/instances/<id>), its
+cost, credits and usage split in integers of micro-dollars and units by the
+instances' vCPUs (RAM: GiB), the last taking the remainder: per (SKU, hour)
+the shares add up to the standard row exactly.  Every other row is the
+standard row with a NULL resource.
+
 partition_bytes(day) -> {partition ordinal: {leaf column: bytes}} for the rows
 of one usage day, computed from the day's plan without generating the rows
 (BigQuery's sizes: 8 bytes per number/timestamp, 2 + UTF-8 length per
@@ -59,10 +73,13 @@ import hashlib
 from decimal import Decimal
 from urllib.parse import parse_qs
 
+import gcp_resources
+
 BILLING_ACCOUNT = "01AB23-CD45EF-6789AB"
 TABLE_PROJECT = "northwind-billing"
 TABLE_DATASET = "billing_export"
 TABLE_NAME = "gcp_billing_export_v1_01AB23_CD45EF_6789AB"
+TABLE_NAME_DETAILED = "gcp_billing_export_resource_v1_01AB23_CD45EF_6789AB"
 DATASET_LOCATION = "US"
 CURRENCY = "USD"
 DATA_START = datetime.date(2025, 1, 1)
@@ -82,6 +99,8 @@ _TWO53 = 2 ** 53
  C_USAGE_START_TIME, C_USAGE_END_TIME, C_EXPORT_TIME, C_COST, C_USAGE_AMOUNT,
  C_USAGE_AMOUNT_IN_PRICING_UNITS, C_CREDITS, C_INVOICE_MONTH, C_PARTITIONTIME) = range(27)
 N_STATIC = 18
+# the detailed export's rows go on: the resource record
+C_RESOURCE_NAME, C_RESOURCE_GLOBAL_NAME = 27, 28
 
 # Leaf columns (dotted paths) -> flat index; "labels" and "credits" are whole records.
 LEAF_INDEX = {
@@ -99,6 +118,8 @@ LEAF_INDEX = {
     "usage.amount_in_pricing_units": C_USAGE_AMOUNT_IN_PRICING_UNITS, "usage.pricing_unit": C_USAGE_PRICING_UNIT,
     "credits": C_CREDITS, "invoice.month": C_INVOICE_MONTH, "cost_type": C_COST_TYPE,
 }
+LEAF_INDEX_DETAILED = dict(LEAF_INDEX, **{"resource.name": C_RESOURCE_NAME,
+                                           "resource.global_name": C_RESOURCE_GLOBAL_NAME})
 NUMBER_LEAVES = frozenset(("usage_start_time", "usage_end_time", "export_time", "cost", "currency_conversion_rate",
                            "usage.amount", "usage.amount_in_pricing_units"))
 
@@ -127,6 +148,9 @@ SCHEMA = (
                           ("id", "STRING", 3), ("type", "STRING", 4))),
     ("invoice", "STRUCT", (("month", "STRING", C_INVOICE_MONTH),)),
     ("cost_type", "STRING", C_COST_TYPE),
+)
+SCHEMA_DETAILED = SCHEMA + (
+    ("resource", "STRUCT", (("name", "STRING", C_RESOURCE_NAME), ("global_name", "STRING", C_RESOURCE_GLOBAL_NAME))),
 )
 
 # --- the company ----------------------------------------------------------------------
@@ -597,6 +621,62 @@ def rows(day):
     return tuple(out)
 
 
+# --- the detailed export ---------------------------------------------------------------------
+
+_INSTANCE_SKUS = {N2_CORE_US: 0, N2_CORE_EU: 0, A2_CORE: 0, A100: 0, N2_RAM_US: 1, N2_RAM_EU: 1, A2_RAM: 1}
+# machine type -> (vCPUs, GiB)
+_MACHINES = {"n2-standard-4": (4, 16), "n2-standard-8": (8, 32), "n2-highmem-8": (8, 64), "a2-highgpu-1g": (12, 85)}
+
+
+def global_name(r):
+    return "//compute.googleapis.com/projects/%s/zones/%s/instances/%s" % (r.project, r.labels["zone"], r.rid)
+
+
+@functools.lru_cache(maxsize=None)
+def instances_of(t):
+    """((name, global name, weight), ...) of the instances a template's rows are split over; () for none."""
+    kind = _INSTANCE_SKUS.get(t.sku)
+    if t.service != CE or kind is None or t.project is None or t.loc[3] is None:
+        return ()
+    return tuple((r.name, global_name(r), _MACHINES[r.attrs["machine_type"]][kind])
+                 for r in gcp_resources.INSTANCES if r.project == t.project[0] and r.labels["zone"] == t.loc[3])
+
+
+def _shares(x, weights):
+    total = sum(weights)
+    out = [x * w // total for w in weights[:-1]]
+    return out + [x - sum(out)]
+
+
+@functools.lru_cache(maxsize=96)
+def detailed_rows(day):
+    """The rows of the detailed export whose usage starts on `day`."""
+    out = []
+    flat = rows(day)
+    i = 0
+    for e in plan(day):
+        inst = instances_of(e.t)
+        for r in flat[i:i + len(e.hours)]:
+            if not inst:
+                out.append(r + (None, None))
+                continue
+            weights = [w for _, _, w in inst]
+            costs = _shares(int(round(r[C_COST] * 1000000)), weights)
+            units = _shares(int(r[C_USAGE_AMOUNT]), weights)
+            credits = [_shares(int(round(c[1] * 1000000)), weights) for c in r[C_CREDITS]]
+            for k, (name, gname, _) in enumerate(inst):
+                cr = tuple((c[0], credits[j][k] / 1000000.0) + c[2:] for j, c in enumerate(r[C_CREDITS]))
+                out.append(r[:C_COST] + (costs[k] / 1000000.0, float(units[k]), units[k] / e.t.factor, cr) +
+                           r[C_CREDITS + 1:] + (name, gname))
+        i += len(e.hours)
+    assert i == len(flat)
+    return tuple(out)
+
+
+def table_rows(day, detailed=False):
+    return detailed_rows(day) if detailed else rows(day)
+
+
 def row_day(row):
     return _EPOCH + datetime.timedelta(microseconds=row[C_USAGE_START_TIME])
 
@@ -608,11 +688,16 @@ def _credit_rec_bytes(rec):
 
 
 @functools.lru_cache(maxsize=None)
-def partition_bytes(day):
+def partition_bytes(day, detailed=False):
     """{partition day ordinal: {leaf column: bytes, "#rows": n}} for the rows of usage day `day`."""
     out = {}
     for e in plan(day):
         t = e.t
+        # the detailed export: k rows for one, each with its resource
+        inst = instances_of(t) if detailed else ()
+        k = len(inst) or 1
+        res_bytes = {"resource.name": sum(2 + len(x[0].encode()) for x in inst),
+                     "resource.global_name": sum(2 + len(x[1].encode()) for x in inst)}
         per_row = dict(t.static_bytes)
         per_row["labels"] = t.label_bytes
         for name in NUMBER_LEAVES:
@@ -631,8 +716,11 @@ def partition_bytes(day):
             acc = out.get(p_ord)
             if acc is None:
                 acc = out[p_ord] = {"#rows": 0}
-            acc["#rows"] += n
+            acc["#rows"] += n * k
             for name, b in per_row.items():
+                if b:
+                    acc[name] = acc.get(name, 0) + b * n * k
+            for name, b in res_bytes.items():
                 if b:
                     acc[name] = acc.get(name, 0) + b * n
     return out
@@ -649,8 +737,9 @@ def value_bytes(v):
 
 
 def row_bytes(row):
-    """{leaf column: bytes} of one row, computed from its values (for tests)."""
-    return {name: value_bytes(row[idx]) for name, idx in LEAF_INDEX.items()}
+    """{leaf column: bytes} of one row (either table's), computed from its values (for tests)."""
+    leaves = LEAF_INDEX_DETAILED if len(row) > C_RESOURCE_NAME else LEAF_INDEX
+    return {name: value_bytes(row[idx]) for name, idx in leaves.items()}
 
 
 # --- the expectation endpoint ---------------------------------------------------------------
@@ -662,6 +751,7 @@ GROUP_COLUMNS = {
     "project_id": C_PROJECT_ID, "project_name": C_PROJECT_NAME, "region": C_LOCATION_REGION,
     "zone": C_LOCATION_ZONE, "location": C_LOCATION_LOCATION, "country": C_LOCATION_COUNTRY,
     "currency": C_CURRENCY, "usage_unit": C_USAGE_UNIT, "day": None,
+    "resource_name": C_RESOURCE_NAME, "resource_global_name": C_RESOURCE_GLOBAL_NAME,
 }
 
 
@@ -698,7 +788,8 @@ def expect(params, today=None):
     group, sorted by the group values (NULL last):
     "<group values...>\\t<cost>\\t<credits>\\t<net_cost>\\t<usage_amount>\\t<rows>", the sums
     being exact sums of the per-row NUMERIC values (FLOAT64 -> NUMERIC), plain decimals.
-    Without group: one line of totals (zeros when no row matches).
+    Without group: one line of totals (zeros when no row matches).  table=detailed: the
+    detailed export's rows (default standard, where the resource columns are NULL).
     params: a query string, or a dict of name -> value or list of values.
     """
     if isinstance(params, (bytes, str)):
@@ -708,6 +799,10 @@ def expect(params, today=None):
     multi = {}
     for k, v in params.items():
         multi[k] = list(v) if isinstance(v, (list, tuple)) else [v]
+    table = multi.pop("table", ["standard"])
+    if table not in (["standard"], ["detailed"]):
+        raise ExpectError("table is standard or detailed")
+    detailed = table == ["detailed"]
     if "today" in multi and today is None:
         today = _parse_date(multi["today"][0], "today")
     for k in ("start", "end"):
@@ -736,7 +831,9 @@ def expect(params, today=None):
     day = max(start, DATA_START)
     while day < last:
         iso = day.isoformat()
-        for r in rows(day):
+        for r in table_rows(day, detailed):
+            if not detailed:
+                r = r + (None, None)
             if not all(r[i] in wanted for i, wanted in filters):
                 continue
             key = tuple(iso if i is None else r[i] for i in gidx)

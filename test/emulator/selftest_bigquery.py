@@ -18,6 +18,7 @@ import gcp_billing as B
 import gcp_bigquery as Q
 
 TABLE = "`%s.%s.%s`" % (B.TABLE_PROJECT, B.TABLE_DATASET, B.TABLE_NAME)
+DETAILED = "`%s.%s.%s`" % (B.TABLE_PROJECT, B.TABLE_DATASET, B.TABLE_NAME_DETAILED)
 PROJECT = "northwind-billing"
 CREDITS = "IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) AS c), 0)"
 DETAIL = ("SELECT usage_start_time AS usage_start_time, service.description AS service, CAST(cost AS NUMERIC) AS cost, "
@@ -416,6 +417,82 @@ def test_bytes(st2):
     check("the data has late rows", len(late) > 10, len(late))
 
 
+def test_detailed(st, st2):
+    """The detailed export: the standard one's charges split per instance, and the resource record."""
+    import gcp_resources as R
+    w = " WHERE usage_start_time >= @p0 AND usage_start_time < @p1"
+    p = window("2026-06-08 00:00:00+00", "2026-06-10 00:00:00+00")
+    s, o = query(st, "SELECT resource.name FROM %s%s" % (TABLE, w), p)
+    check("resource.name on the standard export: 400 Unrecognized name: resource at [1:8]",
+          s == 400 and reason(o) == "invalidQuery" and error(o) == "Unrecognized name: resource at [1:8]", o)
+    s, o = query(st, "SELECT cost\nFROM %s%s AND resource.global_name IS NULL" % (TABLE, w), p)
+    check("... wherever it is: at [line:col]", s == 400 and error(o).endswith("at [2:%d]" % (
+        len("FROM %s%s AND " % (TABLE, w)) + 1)), o)
+    s, o = query(st, "SELECT CAST(NULL AS STRING) AS r, COUNT(CAST(NULL AS STRING)) AS n, COUNT(*) AS c FROM %s%s "
+                 "GROUP BY 1" % (TABLE, w), p)
+    check("a typed NULL: one group, counted 0, a STRING column", s == 200 and len(cells(o)) == 1 and
+          cells(o)[0][:2] == [None, "0"] and o["schema"]["fields"][0]["type"] == "STRING", o)
+    sums = ("SELECT service.description AS s, sku.id AS k, location.zone AS z, SUM(CAST(cost AS NUMERIC)) AS c, "
+            "SUM(%s) AS cr, SUM(CAST(usage.amount AS NUMERIC)) AS u, COUNT(*) AS n FROM %%s%s GROUP BY 1, 2, 3"
+            % (CREDITS, w))
+    s1, o1 = query(st, sums % TABLE, p, maxResults=100000)
+    s2, o2 = query(st, sums % DETAILED, p, maxResults=100000)
+    std = {tuple(r[:6]): int(r[6]) for r in cells(o1)}
+    det = {tuple(r[:6]): int(r[6]) for r in cells(o2)}
+    check("the detailed export has the standard one's cost, credits and usage per service, SKU and zone",
+          s1 == s2 == 200 and std.keys() == det.keys() and len(std) > 20, (o1, o2))
+    split = {k: (std[k], det[k]) for k in std if k in det and det[k] != std[k]}
+    check("only Compute Engine instance SKUs are split, into one row per instance of the zone",
+          split and all(k[0] == "Compute Engine" and d % n == 0 and d // n in (1, 2, 3) for k, (n, d) in split.items()),
+          split)
+    s, o = query(st, "SELECT resource.name AS n, resource.global_name AS g, location.zone AS z, project.id AS p, "
+                 "COUNT(*) AS c FROM %s%s GROUP BY 1, 2, 3, 4" % (DETAILED, w), p)
+    got = {(r[0], r[1], r[2], r[3]) for r in cells(o)}
+    want = {(i.name, "//compute.googleapis.com/projects/%s/zones/%s/instances/%s" % (i.project, i.labels["zone"], i.rid),
+             i.labels["zone"], i.project) for i in R.INSTANCES if i.name != "ml-train-2"}
+    check("the resource record: each billed instance of gcp_resources, its zone and project; NULL elsewhere",
+          s == 200 and got - {(None, None) + x[2:] for x in got} == want and
+          any(x[0] is None for x in got), (got, want))
+    ids = [i.labels["instance_id"] for i in R.INSTANCES if i.name in ("batch-2", "web-2")]
+    s, o = query(st, "SELECT resource.global_name AS g, SUM(CAST(cost AS NUMERIC) + %s) AS net FROM %s%s "
+                 "AND resource.global_name IN UNNEST(@p2) GROUP BY 1" % (CREDITS, DETAILED, w),
+                 p + [strings("p2", [B.global_name(i) for i in R.INSTANCES if i.name in ("batch-2", "web-2")])])
+    exp = {}
+    for d in days(datetime.date(2026, 6, 8), datetime.date(2026, 6, 10)):
+        for r in B.detailed_rows(d):
+            if r[B.C_RESOURCE_GLOBAL_NAME] and r[B.C_RESOURCE_GLOBAL_NAME].rsplit("/", 1)[1] in ids:
+                exp[r[B.C_RESOURCE_GLOBAL_NAME]] = exp.get(r[B.C_RESOURCE_GLOBAL_NAME], Decimal(0)) + \
+                    B._numeric(r[B.C_COST]) + sum((B._numeric(c[1]) for c in r[B.C_CREDITS]), Decimal(0))
+    check("a condition on resource.global_name; per-instance net cost = the generator's",
+          s == 200 and {r[0]: Decimal(r[1]) for r in cells(o)} == exp and len(exp) == 2, (o, exp))
+    # bytes: brute force over the rows, the resource leaves included
+    today = st2.today()
+    ok = True
+    for d in days(datetime.date(2025, 2, 27), datetime.date(2025, 3, 3)):
+        brute = {}
+        for r in B.detailed_rows(d):
+            acc = brute.setdefault(B._EPOCH.toordinal() + r[B.C_PARTITIONTIME] // B.DAY_US, {"#rows": 0})
+            acc["#rows"] += 1
+            for k, v in B.row_bytes(r).items():
+                if v:
+                    acc[k] = acc.get(k, 0) + v
+        ok &= brute == B.partition_bytes(d, True)
+    check("partition_bytes(detailed) = row_bytes summed per partition", ok)
+    rows_ = [r for d in days(B.DATA_START, today) for r in B.detailed_rows(d)]
+    for leaves in (("resource.name", "cost"), ("cost",)):
+        sql = "SELECT %s FROM %s" % (", ".join(leaves), DETAILED)
+        s, o = query(st2, sql, maxResults=1)
+        want = sum(B.value_bytes(r[B.LEAF_INDEX_DETAILED[k]]) for r in rows_ for k in leaves)
+        check("totalBytesProcessed of the detailed export: %s" % ", ".join(leaves),
+              s == 200 and int(o["totalBytesProcessed"]) == want, (o.get("totalBytesProcessed"), want))
+    # the expectation endpoint reads either table
+    e_std = B.expect("start=2026-06-08&end=2026-06-10&group=service")
+    e_det = B.expect("start=2026-06-08&end=2026-06-10&group=service&table=detailed")
+    strip = lambda t: [l.rsplit("\t", 1)[0] for l in t.splitlines()]
+    check("expect: the same sums from both tables, more rows in the detailed one",
+          strip(e_std) == strip(e_det) and e_std != e_det, (e_std, e_det))
+
+
 def test_paging(st):
     p = window("2026-06-01 00:00:00+00", "2026-06-03 00:00:00+00")
     sql = ("SELECT usage_start_time, sku.id, CAST(cost AS NUMERIC) AS cost FROM %s WHERE usage_start_time >= @p0 "
@@ -553,9 +630,9 @@ def run():
     st2 = control.State(today=datetime.date(2025, 3, 20))
     for t, s in ((test_detail, st), (test_grouped_vs_expect, st), (test_params, st), (test_nulls, st),
                  (test_errors, st), (test_bytes, st2), (test_paging, st), (test_incomplete, st),
-                 (test_numbers, st), (test_jobs, st)):
+                 (test_numbers, st), (test_jobs, st), (test_detailed, (st, st2))):
         try:
-            t(s)
+            t(*s) if isinstance(s, tuple) else t(s)
         except Exception:
             FAILED.append(t.__name__ + " raised")
             print("FAIL: bigquery: %s raised\n%s" % (t.__name__, traceback.format_exc()))

@@ -169,3 +169,6 @@ $$SELECT resource_id, round((avg(value) * 100)::numeric, 9),
     AND ts >= '2026-06-01 00:00+00' AND ts < '2026-06-15 00:00+00'
   GROUP BY 1 HAVING avg(value) * 100 < 5 AND percentile_cont(0.95) WITHIN GROUP (ORDER BY value) * 100 < 5$$);
 RESET client_min_messages;
+-- what this file created goes: other files count the wrapper's tables
+DROP SCHEMA gres CASCADE;
+DROP SERVER gcp_res CASCADE;

@@ -164,3 +164,5 @@ SELECT cost_type, count(resource_name), count(*) = (SELECT count(*) FROM std_jun
   WHERE s.usage_start_time < '2026-06-09' AND s.cost_type = g.cost_type) AS all_rows
 FROM gcp_cost g
 WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09' GROUP BY 1 ORDER BY 1;
+DROP SCHEMA det CASCADE;
+DROP SERVER gcp_detailed CASCADE;

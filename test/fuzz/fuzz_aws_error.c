@@ -19,6 +19,11 @@
 /* FUZZ-LINK: src/json.c src/message.c src/period.c src/request.c */
 /* FUZZ-LINK: src/http.c src/option.c src/quals.c src/aws/xml.c */
 /* FUZZ-LINK: src/aws/credentials.c src/aws/sts.c */
+/* FUZZ-LINK: src/aws/docs.c */
+/* FUZZ-LINK: src/aws/ce.c src/aws/ce_results.c src/aws/cost.c src/aws/cost_forecast.c */
+/* FUZZ-LINK: src/aws/cost_by_resource.c src/aws/metrics.c src/aws/metrics_window.c */
+/* FUZZ-LINK: src/aws/cloudwatch.c src/aws/focus.c src/focus.c src/derived.c */
+/* FUZZ-LINK: src/jsonwalk.c src/values.c */
 #include "../../src/aws/provider.c"
 
 #include "pg_stub.h"

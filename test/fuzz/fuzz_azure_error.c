@@ -17,6 +17,9 @@
  */
 /* FUZZ-LINK: src/json.c src/message.c src/period.c src/request.c */
 /* FUZZ-LINK: src/http.c src/option.c src/quals.c */
+/* FUZZ-LINK: src/azure/docs.c */
+/* FUZZ-LINK: src/azure/usage.c src/azure/metrics.c src/azure/focus.c */
+/* FUZZ-LINK: src/focus.c src/derived.c src/jsonwalk.c src/values.c */
 #include "../../src/azure/provider.c"
 #include "../../src/azure/credentials.c"
 

@@ -21,6 +21,9 @@
  */
 /* FUZZ-LINK: src/json.c src/message.c src/period.c src/request.c */
 /* FUZZ-LINK: src/http.c src/option.c src/quals.c */
+/* FUZZ-LINK: src/gcp/docs.c */
+/* FUZZ-LINK: src/gcp/monitoring.c src/gcp/bigquery.c src/gcp/focus.c */
+/* FUZZ-LINK: src/focus.c src/derived.c src/jsonwalk.c src/values.c */
 #include "../../src/gcp/provider.c"
 #include "../../src/gcp/credentials.c"
 

@@ -57,6 +57,21 @@ extern bool fu_aws_code_in(const char *code, const char *const *list);
 extern char *fu_aws_xml_text(const char *doc, size_t len, const char *const *path);
 
 /* ce.c */
+/*
+ * The filter values one request of a per-value source carries (a
+ * forecast per service, a resource's cost per usage type), and the
+ * requests of every combination of the values asked (a cross product)
+ */
+#define CE_NUM_FILTERS	3
+typedef struct CeFilter
+{
+	char	   *values[CE_NUM_FILTERS]; /* UTF-8; NULL: not filtered */
+	Datum		datums[CE_NUM_FILTERS]; /* the columns' values */
+} CeFilter;
+typedef void (*CeAddRequest) (FuScan *scan, void *state, CeFilter *filter);
+extern void fu_ce_each_filter(FuScan *scan, void *state, List **values,
+							  CeAddRequest add);
+
 extern FuRequest *fu_ce_request(FuScan *scan, const char *operation,
 								const char *body);
 extern void fu_ce_add_values_leaf(List **leaves, const char *type,

@@ -142,3 +142,46 @@ fu_ce_period_check(FuJsonWalk *w, const CeTimePeriod *p, const char *list)
 		fu_walk_malformed(w, psprintf("A %s entry has no complete TimePeriod.",
 									  list));
 }
+
+static void
+each_filter(FuScan *scan, void *state, List **values, int f, CeFilter *cur,
+			CeAddRequest add)
+{
+	ListCell   *lc;
+
+	if (f == CE_NUM_FILTERS)
+	{
+		CeFilter   *filter = palloc(sizeof(CeFilter));
+
+		*filter = *cur;
+		for (int i = 0; i < CE_NUM_FILTERS; i++)
+			if (filter->values[i])
+				filter->datums[i] = fu_text_datum(filter->values[i]);
+		add(scan, state, filter);
+		return;
+	}
+	if (values[f] == NIL)
+	{
+		cur->values[f] = NULL;
+		each_filter(scan, state, values, f + 1, cur, add);
+		return;
+	}
+	foreach(lc, values[f])
+	{
+		cur->values[f] = (char *) lfirst(lc);
+		each_filter(scan, state, values, f + 1, cur, add);
+	}
+}
+
+/*
+ * add() one request per combination of values[f] (NIL: that filter is not
+ * set), in the current memory context
+ */
+void
+fu_ce_each_filter(FuScan *scan, void *state, List **values, CeAddRequest add)
+{
+	CeFilter	cur;
+
+	memset(&cur, 0, sizeof(cur));
+	each_filter(scan, state, values, 0, &cur, add);
+}

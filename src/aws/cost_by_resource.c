@@ -53,7 +53,7 @@ enum
 
 /* the filter columns whose values the rows carry, and their keys */
 #define FIRST_FILTER	COL_SERVICE
-#define NUM_FILTERS		3
+#define NUM_FILTERS		CE_NUM_FILTERS
 static const char *const filter_keys[NUM_FILTERS] = {"SERVICE", "LINKED_ACCOUNT", "USAGE_TYPE"};
 
 #define FIRST_METRIC	COL_UNBLENDED_COST
@@ -90,12 +90,6 @@ static const FuColumn resource_columns[NUM_COLS] = {
 };
 
 /* The filter values of one request, which its rows carry */
-typedef struct ResFilter
-{
-	char	   *values[NUM_FILTERS];	/* NULL: not filtered */
-	Datum		datums[NUM_FILTERS];
-} ResFilter;
-
 typedef struct ResState
 {
 	int			metric_mask;
@@ -109,7 +103,7 @@ typedef struct ResState
 	bool		want_usage_unit;
 
 	/* current page */
-	ResFilter  *filter;
+	CeFilter  *filter;
 	CeResults	page;
 	int			cur;
 } ResState;
@@ -284,8 +278,9 @@ resource_filters(FuScan *scan, ResState *st, List **values, bool *empty)
 
 /* A GetCostAndUsageWithResources request for one combination of values */
 static void
-add_request(FuScan *scan, ResState *st, ResFilter *filter)
+add_request(FuScan *scan, void *state, CeFilter *filter)
 {
+	ResState   *st = (ResState *) state;
 	StringInfoData body;
 	List	   *leaves = NIL;
 	FuRequest  *req;
@@ -310,43 +305,12 @@ add_request(FuScan *scan, ResState *st, ResFilter *filter)
 	req->pdata = filter;
 }
 
-/* One request per combination of the filter values (a cross product) */
-static void
-add_requests(FuScan *scan, ResState *st, List **values, int f, ResFilter *cur)
-{
-	ListCell   *lc;
-
-	if (f == NUM_FILTERS)
-	{
-		ResFilter  *filter = palloc(sizeof(ResFilter));
-
-		*filter = *cur;
-		for (int i = 0; i < NUM_FILTERS; i++)
-			if (filter->values[i])
-				filter->datums[i] = fu_text_datum(filter->values[i]);
-		add_request(scan, st, filter);
-		return;
-	}
-	if (values[f] == NIL)
-	{
-		cur->values[f] = NULL;
-		add_requests(scan, st, values, f + 1, cur);
-		return;
-	}
-	foreach(lc, values[f])
-	{
-		cur->values[f] = (char *) lfirst(lc);
-		add_requests(scan, st, values, f + 1, cur);
-	}
-}
-
 static void
 resource_begin(FuScan *scan)
 {
 	ResState   *st = palloc0(sizeof(ResState));
 	List	   *values[NUM_FILTERS] = {NIL};
 	bool		empty;
-	ResFilter	cur;
 
 	scan->pstate = st;
 	st->metric_mask = intVal(linitial(scan->plan_private));
@@ -362,8 +326,7 @@ resource_begin(FuScan *scan)
 	resource_filters(scan, st, values, &empty);
 	if (empty || !resource_window(scan, st))
 		return;
-	memset(&cur, 0, sizeof(cur));
-	add_requests(scan, st, values, 0, &cur);
+	fu_ce_each_filter(scan, st, values, add_request);
 }
 
 /* ---------- pages and rows ---------- */
@@ -373,7 +336,7 @@ resource_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	ResState   *st = (ResState *) scan->pstate;
 
-	st->filter = (ResFilter *) req->pdata;
+	st->filter = (CeFilter *) req->pdata;
 	fu_ce_parse_results(req, body, len, &st->page);
 	st->cur = 0;
 }

@@ -40,7 +40,7 @@ enum
 
 /* the filter columns, in column order, and their dimension keys */
 #define FIRST_FILTER	COL_SERVICE
-#define NUM_FILTERS		3
+#define NUM_FILTERS		CE_NUM_FILTERS
 static const char *const filter_keys[NUM_FILTERS] = {"SERVICE", "LINKED_ACCOUNT", "REGION"};
 
 static const char *const granularities[] = {"DAILY", "MONTHLY", NULL};
@@ -88,12 +88,6 @@ typedef struct FcRow
 } FcRow;
 
 /* The filter values of one request, which its rows carry */
-typedef struct FcFilter
-{
-	char	   *values[NUM_FILTERS];	/* UTF-8; NULL: not filtered */
-	Datum		datums[NUM_FILTERS];	/* the columns' values */
-} FcFilter;
-
 typedef struct FcState
 {
 	const char *metric;
@@ -103,7 +97,7 @@ typedef struct FcState
 	DateADT		end;
 
 	/* current page */
-	FcFilter   *filter;
+	CeFilter   *filter;
 	FcRow	   *rows;
 	int			nrows;
 	int			maxrows;
@@ -258,8 +252,9 @@ filter_values(FuScan *scan, List **values, bool *empty)
 
 /* A GetCostForecast request for one combination of filter values */
 static void
-add_request(FuScan *scan, FcState *st, FcFilter *filter)
+add_request(FuScan *scan, void *state, CeFilter *filter)
 {
+	FcState    *st = (FcState *) state;
 	StringInfoData body;
 	List	   *leaves = NIL;
 	FuRequest  *req;
@@ -278,43 +273,12 @@ add_request(FuScan *scan, FcState *st, FcFilter *filter)
 	req->pdata = filter;
 }
 
-/* One request per combination of the filter values (a cross product) */
-static void
-add_requests(FuScan *scan, FcState *st, List **values, int f, FcFilter *cur)
-{
-	ListCell   *lc;
-
-	if (f == NUM_FILTERS)
-	{
-		FcFilter   *filter = palloc(sizeof(FcFilter));
-
-		*filter = *cur;
-		for (int i = 0; i < NUM_FILTERS; i++)
-			if (filter->values[i])
-				filter->datums[i] = fu_text_datum(filter->values[i]);
-		add_request(scan, st, filter);
-		return;
-	}
-	if (values[f] == NIL)
-	{
-		cur->values[f] = NULL;
-		add_requests(scan, st, values, f + 1, cur);
-		return;
-	}
-	foreach(lc, values[f])
-	{
-		cur->values[f] = (char *) lfirst(lc);
-		add_requests(scan, st, values, f + 1, cur);
-	}
-}
-
 static void
 forecast_begin(FuScan *scan)
 {
 	FcState    *st = palloc0(sizeof(FcState));
 	List	   *values[NUM_FILTERS] = {NIL};
 	bool		empty;
-	FcFilter	cur;
 
 	scan->pstate = st;
 	if (!forecast_settings(scan, st))
@@ -322,8 +286,7 @@ forecast_begin(FuScan *scan)
 	filter_values(scan, values, &empty);
 	if (empty || !forecast_window(scan, st))
 		return;
-	memset(&cur, 0, sizeof(cur));
-	add_requests(scan, st, values, 0, &cur);
+	fu_ce_each_filter(scan, st, values, add_request);
 }
 
 /* ---------- page parsing ---------- */
@@ -433,7 +396,7 @@ forecast_parse_page(FuScan *scan, FuRequest *req, char *body, size_t len)
 {
 	FcState    *st = (FcState *) scan->pstate;
 
-	st->filter = (FcFilter *) req->pdata;
+	st->filter = (CeFilter *) req->pdata;
 	st->rows = NULL;
 	st->nrows = st->maxrows = st->cur = 0;
 	st->currency = NULL;

@@ -7,8 +7,8 @@
  *
  * Input: one byte of settings, then one answer per request, separated by
  * NUL bytes.  Settings: bit 0 a service filter of two values (two
- * requests, built by the source's own add_requests), bit 1 MONTHLY, bit 2
- * a rescan replaying the answers.
+ * requests, built by the source's own add_request for each combination),
+ * bit 1 MONTHLY, bit 2 a rescan replaying the answers.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,7 +37,6 @@ one(void *arg)
 	FuScan	   *scan;
 	FcState    *st;
 	List	   *values[NUM_FILTERS] = {NIL};
-	FcFilter	cur;
 	ListCell   *lc;
 	MemoryContext old;
 
@@ -54,10 +53,9 @@ one(void *arg)
 	st->end = fu_add_months(fu_month_floor(FU_FUZZ_TODAY), st->monthly ? 12 : 2);
 	if (settings & 1)
 		values[0] = list_make2("AWS Lambda", "Amazon Simple Storage Service");
-	memset(&cur, 0, sizeof(cur));
 	/* the requests as forecast_begin makes them */
 	old = MemoryContextSwitchTo(scan->req_cxt);
-	add_requests(scan, st, values, 0, &cur);
+	fu_ce_each_filter(scan, st, values, add_request);
 	MemoryContextSwitchTo(old);
 
 	foreach(lc, scan->requests)

@@ -36,6 +36,16 @@ account-level rows (every project.* field None).
     pairs the export is late (+ 26..56 h).  _PARTITIONTIME is the UTC day of
     export_time.  Late rows of a month's last day are invoiced in the next
     month.
+  * cost_at_list: the cost at list prices.  Northwind's contract prices
+    usage (regular) rows of Compute Engine 10 % and of BigQuery 5 % below
+    list (CONTRACT_PERMILLE): there cost_at_list = round_half_up(cost / (1 -
+    discount)) in micro-dollars, > cost when cost > 0; every other row
+    (other services, tax, adjustments) has cost_at_list = cost.  Credits
+    (sustained/committed use, free tier, promotions) are separate records,
+    as in the real export: they lower net cost, not cost nor cost_at_list.
+  * usage.amount_in_pricing_units = usage.amount / the units per pricing unit
+    (3600 seconds an hour, 2**30 * 3600 byte-seconds a gibibyte hour...), in
+    usage.pricing_unit; NULL (and no unit) on tax rows.
   * money has at most 6 decimal places (cost = micro-dollars / 1e6 as a
     float); usage.amount is an integral float below 2**53.
 
@@ -50,7 +60,8 @@ one row per instance (its name, and
 //compute.googleapis.com/projects/<project>/zones/<zone>/instances/<id>), its
 cost, credits and usage split in integers of micro-dollars and units by the
 instances' vCPUs (RAM: GiB), the last taking the remainder: per (SKU, hour)
-the shares add up to the standard row exactly.  Every other row is the
+the shares add up to the standard row exactly (cost_at_list: each share's cost
+plus its share of the row's cost_at_list - cost).  Every other row is the
 standard row with a NULL resource.
 
 partition_bytes(day) -> {partition ordinal: {leaf column: bytes}} for the rows
@@ -97,10 +108,10 @@ _TWO53 = 2 ** 53
  C_LOCATION_LOCATION, C_LOCATION_COUNTRY, C_LOCATION_REGION, C_LOCATION_ZONE,
  C_CURRENCY, C_CURRENCY_CONVERSION_RATE, C_USAGE_UNIT, C_USAGE_PRICING_UNIT, C_COST_TYPE,
  C_USAGE_START_TIME, C_USAGE_END_TIME, C_EXPORT_TIME, C_COST, C_USAGE_AMOUNT,
- C_USAGE_AMOUNT_IN_PRICING_UNITS, C_CREDITS, C_INVOICE_MONTH, C_PARTITIONTIME) = range(27)
+ C_USAGE_AMOUNT_IN_PRICING_UNITS, C_CREDITS, C_INVOICE_MONTH, C_PARTITIONTIME, C_COST_AT_LIST) = range(28)
 N_STATIC = 18
 # the detailed export's rows go on: the resource record
-C_RESOURCE_NAME, C_RESOURCE_GLOBAL_NAME = 27, 28
+C_RESOURCE_NAME, C_RESOURCE_GLOBAL_NAME = 28, 29
 
 # Leaf columns (dotted paths) -> flat index; "labels" and "credits" are whole records.
 LEAF_INDEX = {
@@ -117,11 +128,12 @@ LEAF_INDEX = {
     "usage.amount": C_USAGE_AMOUNT, "usage.unit": C_USAGE_UNIT,
     "usage.amount_in_pricing_units": C_USAGE_AMOUNT_IN_PRICING_UNITS, "usage.pricing_unit": C_USAGE_PRICING_UNIT,
     "credits": C_CREDITS, "invoice.month": C_INVOICE_MONTH, "cost_type": C_COST_TYPE,
+    "cost_at_list": C_COST_AT_LIST,
 }
 LEAF_INDEX_DETAILED = dict(LEAF_INDEX, **{"resource.name": C_RESOURCE_NAME,
                                            "resource.global_name": C_RESOURCE_GLOBAL_NAME})
 NUMBER_LEAVES = frozenset(("usage_start_time", "usage_end_time", "export_time", "cost", "currency_conversion_rate",
-                           "usage.amount", "usage.amount_in_pricing_units"))
+                           "usage.amount", "usage.amount_in_pricing_units", "cost_at_list"))
 
 # The table's schema, in column order: (name, type, children).  Types are GoogleSQL
 # names; RECORD children are (name, type, flat index); REPEATED records give the
@@ -148,6 +160,7 @@ SCHEMA = (
                           ("id", "STRING", 3), ("type", "STRING", 4))),
     ("invoice", "STRUCT", (("month", "STRING", C_INVOICE_MONTH),)),
     ("cost_type", "STRING", C_COST_TYPE),
+    ("cost_at_list", "FLOAT64", C_COST_AT_LIST),
 )
 SCHEMA_DETAILED = SCHEMA + (
     ("resource", "STRUCT", (("name", "STRING", C_RESOURCE_NAME), ("global_name", "STRING", C_RESOURCE_GLOBAL_NAME))),
@@ -213,6 +226,10 @@ CR_FREE = ("Free Tier", "Free Tier", "FREE-TIER", "FREE_TIER")
 CR_PROMO = ("Google for Startups Cloud Program", "Google for Startups Cloud Program credit (Northwind Robotics)",
             "pc-7f3a91c2", "PROMOTION")
 PROMO_END = datetime.date(2025, 6, 30)
+
+# Northwind's contract prices, permille below list, per service id: the usage
+# (regular) rows of these services cost less than cost_at_list
+CONTRACT_PERMILLE = {"6F81-5844-456A": 100, "24E6-581D-38E5": 50}     # Compute Engine, BigQuery
 
 # hour-of-day and weekday factors (Mon..Sun) and yearly growth per profile
 _DIURNAL = (0.62, 0.58, 0.55, 0.54, 0.55, 0.6, 0.7, 0.82, 0.95, 1.06, 1.14, 1.2,
@@ -617,8 +634,15 @@ def rows(day):
                 credits = ()
             export = end + e.delay_us
             part = export - export % DAY_US
-            out.append(t.static + (s, end, export, cost_micros / 1000000.0, float(units), apu, credits, inv, part))
+            out.append(t.static + (s, end, export, cost_micros / 1000000.0, float(units), apu, credits, inv, part,
+                                   list_micros(t, cost_micros) / 1000000.0))
     return tuple(out)
+
+
+def list_micros(t, cost_micros):
+    """cost_at_list of a row of template t in micro-dollars: cost / (1 - contract discount), rounded half up."""
+    p = CONTRACT_PERMILLE.get(t.service[0], 0) if t.cost_type == "regular" else 0
+    return (cost_micros * 1000 + (1000 - p) // 2) // (1000 - p) if p else cost_micros
 
 
 # --- the detailed export ---------------------------------------------------------------------
@@ -661,13 +685,16 @@ def detailed_rows(day):
                 out.append(r + (None, None))
                 continue
             weights = [w for _, _, w in inst]
-            costs = _shares(int(round(r[C_COST] * 1000000)), weights)
+            cost_micros = int(round(r[C_COST] * 1000000))
+            costs = _shares(cost_micros, weights)
+            # the list-price premium split alike: each share's list >= its cost
+            premium = _shares(int(round(r[C_COST_AT_LIST] * 1000000)) - cost_micros, weights)
             units = _shares(int(r[C_USAGE_AMOUNT]), weights)
             credits = [_shares(int(round(c[1] * 1000000)), weights) for c in r[C_CREDITS]]
             for k, (name, gname, _) in enumerate(inst):
                 cr = tuple((c[0], credits[j][k] / 1000000.0) + c[2:] for j, c in enumerate(r[C_CREDITS]))
                 out.append(r[:C_COST] + (costs[k] / 1000000.0, float(units[k]), units[k] / e.t.factor, cr) +
-                           r[C_CREDITS + 1:] + (name, gname))
+                           r[C_CREDITS + 1:C_COST_AT_LIST] + ((costs[k] + premium[k]) / 1000000.0, name, gname))
         i += len(e.hours)
     assert i == len(flat)
     return tuple(out)
@@ -750,7 +777,7 @@ GROUP_COLUMNS = {
     "service": C_SERVICE_DESCRIPTION, "service_id": C_SERVICE_ID, "sku": C_SKU_DESCRIPTION, "sku_id": C_SKU_ID,
     "project_id": C_PROJECT_ID, "project_name": C_PROJECT_NAME, "region": C_LOCATION_REGION,
     "zone": C_LOCATION_ZONE, "location": C_LOCATION_LOCATION, "country": C_LOCATION_COUNTRY,
-    "currency": C_CURRENCY, "usage_unit": C_USAGE_UNIT, "day": None,
+    "currency": C_CURRENCY, "usage_unit": C_USAGE_UNIT, "pricing_unit": C_USAGE_PRICING_UNIT, "day": None,
     "resource_name": C_RESOURCE_NAME, "resource_global_name": C_RESOURCE_GLOBAL_NAME,
 }
 
@@ -777,6 +804,20 @@ def _plain(d):
 
 
 _EXACT = decimal.Context(prec=80, traps=[decimal.Inexact, decimal.InvalidOperation])
+_Q9 = Decimal("1e-9")
+
+
+def _numeric9(x):
+    """FLOAT64 -> NUMERIC as BigQuery casts any float: the exact binary value to 9 places, half away from 0."""
+    return Decimal(x).quantize(_Q9, rounding=decimal.ROUND_HALF_UP)
+
+
+# the sums= columns: FDW column -> its NUMERIC value of a row (None: NULL, not added)
+EXTRA_SUMS = {
+    "cost_at_list": lambda r: _numeric(r[C_COST_AT_LIST]),
+    "pricing_quantity": lambda r: None if r[C_USAGE_AMOUNT_IN_PRICING_UNITS] is None
+    else _numeric9(r[C_USAGE_AMOUNT_IN_PRICING_UNITS]),
+}
 
 
 def expect(params, today=None):
@@ -790,6 +831,8 @@ def expect(params, today=None):
     being exact sums of the per-row NUMERIC values (FLOAT64 -> NUMERIC), plain decimals.
     Without group: one line of totals (zeros when no row matches).  table=detailed: the
     detailed export's rows (default standard, where the resource columns are NULL).
+    sums=c1,c2 (of EXTRA_SUMS: cost_at_list, pricing_quantity) appends the exact sums of
+    those columns, in that order, after <rows>.
     params: a query string, or a dict of name -> value or list of values.
     """
     if isinstance(params, (bytes, str)):
@@ -812,6 +855,12 @@ def expect(params, today=None):
             raise ExpectError("%s given twice" % k)
     start = _parse_date(multi["start"][0], "start")
     end = _parse_date(multi["end"][0], "end")
+    extra = []
+    for g in multi.pop("sums", []):
+        extra += [x for x in g.split(",") if x]
+    for x in extra:
+        if x not in EXTRA_SUMS:
+            raise ExpectError("unknown sums column %r (one of %s)" % (x, ", ".join(sorted(EXTRA_SUMS))))
     group = []
     for g in multi.get("group", []):
         group += [x for x in g.split(",") if x]
@@ -844,19 +893,24 @@ def expect(params, today=None):
             usage = _numeric(r[C_USAGE_AMOUNT]) if r[C_USAGE_AMOUNT] is not None else Decimal(0)
             acc = sums.get(key)
             if acc is None:
-                acc = sums[key] = [Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0]
+                acc = sums[key] = [Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0] + [Decimal(0)] * len(extra)
             acc[0] = _EXACT.add(acc[0], cost)
             acc[1] = _EXACT.add(acc[1], credits)
             acc[2] = _EXACT.add(acc[2], _EXACT.add(cost, credits))
             acc[3] = _EXACT.add(acc[3], usage)
             acc[4] += 1
+            for j, x in enumerate(extra):
+                v = EXTRA_SUMS[x](r)
+                if v is not None:
+                    acc[5 + j] = _EXACT.add(acc[5 + j], v)
         day += datetime.timedelta(days=1)
     if not group and not sums:
-        sums[()] = [Decimal(0)] * 4 + [0]
+        sums[()] = [Decimal(0)] * 4 + [0] + [Decimal(0)] * len(extra)
     lines = []
     for key in sorted(sums, key=lambda k: tuple((x is None, x or "") for x in k)):
         a = sums[key]
         cols = [_copy_escape(x) for x in key] + [_plain(a[0]), _plain(a[1]), _plain(a[2]), _plain(a[3]), str(a[4])]
+        cols += [_plain(x) for x in a[5:]]
         lines.append("\t".join(cols) + "\n")
     return "".join(lines)
 

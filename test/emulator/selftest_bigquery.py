@@ -623,6 +623,67 @@ def test_jobs(st):
     check("an unknown operation: 404", s == 404, o)
 
 
+def test_list_and_pricing(st, st2):
+    """cost_at_list and the pricing units: the rows' rule, the SQL evaluator and expect(sums=...) agree."""
+    june = [r for d in days(datetime.date(2026, 6, 1), datetime.date(2026, 6, 4)) for r in B.rows(d)]
+    contract = [r for r in june if r[B.C_COST_TYPE] == "regular" and r[B.C_SERVICE_ID] in B.CONTRACT_PERMILLE]
+    check("cost_at_list > cost on the contract-priced rows with a cost (Compute Engine, BigQuery)",
+          len(contract) > 100 and all(r[B.C_COST_AT_LIST] > r[B.C_COST] for r in contract if r[B.C_COST] > 0),
+          len(contract))
+    check("cost_at_list = cost on every other row (tax, other services, credits or not)",
+          all(r[B.C_COST_AT_LIST] == r[B.C_COST] for r in june if r not in contract) and
+          any(r[B.C_CREDITS] and r[B.C_COST_AT_LIST] == r[B.C_COST] for r in june))
+    ok_rule = all(round(r[B.C_COST_AT_LIST] * 1e6) ==
+                  (round(r[B.C_COST] * 1e6) * 1000 + (1000 - B.CONTRACT_PERMILLE[r[B.C_SERVICE_ID]]) // 2) //
+                  (1000 - B.CONTRACT_PERMILLE[r[B.C_SERVICE_ID]]) for r in contract)
+    check("cost_at_list = cost / (1 - contract discount), micro-dollars rounded half up", ok_rule)
+    units = {t.sku: t for t in B.TEMPLATES}
+    def units_ok(r):
+        q, pu = r[B.C_USAGE_AMOUNT_IN_PRICING_UNITS], r[B.C_USAGE_PRICING_UNIT]
+        if r[B.C_USAGE_UNIT] is None:           # tax; Support's fee (an amount of 1, no unit at all)
+            return pu is None
+        if r[B.C_COST_TYPE] != "regular":
+            return q is not None and pu is not None
+        return pu is not None and q == r[B.C_USAGE_AMOUNT] / units[(r[B.C_SKU_ID], r[B.C_SKU_DESCRIPTION])].factor
+    ok_units = all(units_ok(r) for r in june)
+    check("usage.amount_in_pricing_units = usage.amount / units per pricing unit, with a pricing_unit", ok_units)
+    check("the pricing units of N2 cores and RAM: hour, gibibyte hour",
+          {r[B.C_USAGE_PRICING_UNIT] for r in june if r[B.C_SKU_DESCRIPTION].startswith("N2 Instance")} ==
+          {"hour", "gibibyte hour"})
+    # the SQL evaluator and the expectation: sums by service, both tables
+    for table, name in ((TABLE, "standard"), (DETAILED, "detailed")):
+        sql = ("SELECT service.description AS service, SUM(CAST(cost_at_list AS NUMERIC)) AS l, "
+               "SUM(CAST(usage.amount_in_pricing_units AS NUMERIC)) AS q FROM %s "
+               "WHERE usage_start_time >= @p0 AND usage_start_time < @p1 GROUP BY 1" % table)
+        s, o = query(st, sql, window("2026-06-01 00:00:00+00", "2026-06-04 00:00:00+00"))
+        got = sorted(cells(o)) if s == 200 else o
+        want = [[x[0], x[-2], x[-1]] for x in (line.split("\t") for line in B.expect(
+            "start=2026-06-01&end=2026-06-04&group=service&sums=cost_at_list,pricing_quantity&table=" + name
+        ).splitlines())]
+        check("SUM(CAST(cost_at_list / amount_in_pricing_units AS NUMERIC)) = expect(sums=...) (%s)" % name,
+              got == want and any(Decimal(w[1]) > 0 for w in want), (got, want))
+    e_std = B.expect("start=2026-06-01&end=2026-06-04&group=service&sums=cost_at_list")
+    e_det = B.expect("start=2026-06-01&end=2026-06-04&group=service&sums=cost_at_list&table=detailed")
+    check("the detailed export's cost_at_list shares add up to the standard rows",
+          [l.split("\t")[-1] for l in e_std.splitlines()] == [l.split("\t")[-1] for l in e_det.splitlines()])
+    check("every detailed share: cost_at_list >= cost",
+          all(r[B.C_COST_AT_LIST] >= r[B.C_COST] for r in B.detailed_rows(datetime.date(2026, 6, 2))))
+    lines = B.expect("start=2026-06-01&end=2026-06-04&sums=cost_at_list").rstrip("\n").split("\t")
+    check("expect: sums= appends after rows; without it, the line is unchanged",
+          len(lines) == 6 and B.expect("start=2026-06-01&end=2026-06-04").rstrip("\n").split("\t") == lines[:5] and
+          Decimal(lines[5]) > Decimal(lines[0]), lines)
+    try:
+        B.expect("start=2026-06-01&end=2026-06-04&sums=cost")
+        check("expect: an unknown sums column is an error", False)
+    except B.ExpectError:
+        check("expect: an unknown sums column is an error", True)
+    # bytes: cost_at_list is an 8-byte number in every row
+    rows_ = [r for d in days(B.DATA_START, st2.today()) for r in B.rows(d)]
+    s, o = query(st2, "SELECT SUM(CAST(cost_at_list AS NUMERIC)) AS l FROM %s" % TABLE)
+    check("totalBytesProcessed of cost_at_list: 8 bytes a row",
+          s == 200 and int(o["totalBytesProcessed"]) == 8 * len(rows_), (o.get("totalBytesProcessed"), len(rows_)))
+
+
 def run():
     global PASSED, FAILED
     PASSED, FAILED = 0, []
@@ -630,7 +691,8 @@ def run():
     st2 = control.State(today=datetime.date(2025, 3, 20))
     for t, s in ((test_detail, st), (test_grouped_vs_expect, st), (test_params, st), (test_nulls, st),
                  (test_errors, st), (test_bytes, st2), (test_paging, st), (test_incomplete, st),
-                 (test_numbers, st), (test_jobs, st), (test_detailed, (st, st2))):
+                 (test_numbers, st), (test_jobs, st), (test_detailed, (st, st2)),
+                 (test_list_and_pricing, (st, st2))):
         try:
             t(*s) if isinstance(s, tuple) else t(s)
         except Exception:

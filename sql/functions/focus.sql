@@ -57,6 +57,35 @@ SELECT * FROM emu.same_rows(
   $$SELECT service, project_id, region, sum(net_cost), sum(cost)
     FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-03'
     GROUP BY 1, 2, 3$$);
+-- ListCost, PricingQuantity and PricingUnit are gcp_cost's cost_at_list,
+-- pricing_quantity and pricing_unit, row by row
+SELECT * FROM emu.same_rows(
+  $$SELECT ServiceName, SkuId, SubAccountId, ChargePeriodStart, ListCost, PricingQuantity, PricingUnit,
+           ContractedCost, BilledCost
+    FROM gcp_focus WHERE ChargePeriodStart >= '2026-06-08' AND ChargePeriodStart < '2026-06-09'$$,
+  $$SELECT service, sku_id, project_id, usage_start_time, cost_at_list, pricing_quantity, pricing_unit,
+           cost, net_cost
+    FROM gcp_cost WHERE usage_start_time >= '2026-06-08' AND usage_start_time < '2026-06-09'$$);
+-- ListCost is never below what is billed: above it where the emulator
+-- prices under contract (Compute Engine, BigQuery: ListCost > ContractedCost)
+-- or credits apply (sustained and committed use: BilledCost < ContractedCost)
+SELECT ServiceName, count(*) FILTER (WHERE ListCost > ContractedCost) AS contract_priced,
+       count(*) FILTER (WHERE BilledCost < ContractedCost) AS credited,
+       count(*) FILTER (WHERE (ListCost > ContractedCost OR BilledCost < ContractedCost)
+                          AND ListCost > BilledCost) AS list_above_billed,
+       count(*) FILTER (WHERE ListCost < BilledCost OR ListCost < ContractedCost) AS list_below,
+       count(*) FILTER (WHERE ListCost IS NULL) AS no_list
+FROM gcp_focus WHERE ChargePeriodStart >= '2026-06-08' AND ChargePeriodStart < '2026-06-10'
+GROUP BY 1 ORDER BY 1;
+-- the units PricingQuantity is in (ConsumedQuantity is in usage units)
+SELECT ConsumedUnit, PricingUnit, count(*) > 0 AS rows
+FROM gcp_focus WHERE ChargePeriodStart >= '2026-06-08' AND ChargePeriodStart < '2026-06-09'
+GROUP BY 1, 2 ORDER BY 1, 2;
+-- reading them asks BigQuery for those columns
+SELECT emu.reset();
+SELECT count(ListCost) > 0, count(PricingQuantity) > 0, count(PricingUnit) > 0 FROM gcp_focus
+WHERE ChargePeriodStart >= '2026-06-08' AND ChargePeriodStart < '2026-06-09';
+SELECT regexp_replace(line, '.*"query":"([^"]*)".*', '\1') FROM emu.requests() AS line WHERE line LIKE 'bigquery.jobs.query%';
 -- the window and the filters are the query's WHERE, as parameters
 SELECT emu.reset();
 SELECT ChargeCategory, ServiceCategory, ProviderName, InvoiceIssuerName, count(*) > 0 AS rows

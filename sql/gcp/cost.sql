@@ -168,6 +168,40 @@ SELECT * FROM emu.same_rows($$
 SELECT * FROM pg_temp.transfer($$
   SELECT (usage_start_time AT TIME ZONE 'UTC')::date, sum(net_cost) FROM gcp_cost
   WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-08' GROUP BY 1 $$);
+-- list prices and pricing units: cost_at_list, pricing_quantity and
+-- pricing_unit as the export has them, a condition on the pricing unit
+SELECT * FROM pg_temp.run($$
+  SELECT cost_at_list, pricing_quantity, pricing_unit FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-02'
+    AND pricing_unit IN ('hour', 'gibibyte hour') $$);
+SELECT * FROM pg_temp.run($$
+  SELECT service, pricing_unit, sum(cost_at_list), sum(pricing_quantity), max(cost_at_list), avg(pricing_quantity)
+  FROM gcp_cost WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04' GROUP BY 1, 2 $$);
+-- sums of cost_at_list per service: pushed down, the same as added here,
+-- and as the emulator's own sums
+SELECT * FROM pg_temp.transfer($$
+  SELECT service, sum(cost_at_list), sum(pricing_quantity) FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04' GROUP BY 1 $$);
+SELECT pg_temp.local_answer('list_local', $$
+  SELECT service, sum(cost_at_list) AS list, sum(pricing_quantity) AS qty, count(*) AS n FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04' GROUP BY 1 $$);
+SELECT * FROM emu.same_rows($$
+  SELECT service, sum(cost_at_list), sum(pricing_quantity), count(*) FROM gcp_cost
+  WHERE usage_start_time >= '2026-06-01' AND usage_start_time < '2026-06-04' GROUP BY 1 $$, 'TABLE list_local');
+SELECT * FROM emu.same_rows('TABLE list_local', $$
+  SELECT split_part(l, E'\t', 1), split_part(l, E'\t', 7)::numeric, split_part(l, E'\t', 8)::numeric,
+         split_part(l, E'\t', 6)::bigint
+  FROM emu.gcp_cost('start=2026-06-01&end=2026-06-04&group=service&sums=cost_at_list,pricing_quantity') AS l $$);
+-- list prices are above cost where Northwind's contract prices the usage
+-- (Compute Engine, BigQuery), equal elsewhere; never below
+SELECT service, sum(cost_at_list) > sum(cost) AS contract_priced,
+       count(*) FILTER (WHERE cost_at_list < cost) AS below_cost
+FROM june GROUP BY 1 ORDER BY 1;
+-- the pricing unit of each usage unit, and how many usage units make one;
+-- tax rows have neither, Support's monthly fee is 1 of no unit
+SELECT usage_unit, pricing_unit, round(sum(usage_amount) / NULLIF(sum(pricing_quantity), 0)) AS per_pricing_unit,
+       count(*) FILTER (WHERE pricing_quantity IS NULL) AS no_quantity
+FROM june GROUP BY 1, 2 ORDER BY 1, 2;
 -- HAVING, ORDER BY, LIMIT and expressions stay local
 SELECT service, round(sum(net_cost) / count(*), 4) AS per_row
 FROM gcp_cost

@@ -13,7 +13,7 @@ CREATE SERVER gcp_detailed FOREIGN DATA WRAPPER finops_usage
 CREATE USER MAPPING FOR CURRENT_USER SERVER gcp_detailed OPTIONS (service_account_key :'gcp_key');
 CREATE SCHEMA det;
 IMPORT FOREIGN SCHEMA gcp LIMIT TO (gcp_cost) FROM SERVER gcp_detailed INTO det;
--- the two columns come last
+-- the two columns follow labels (then list prices and pricing units)
 SELECT attnum, attname, format_type(atttypid, atttypmod) FROM pg_attribute
 WHERE attrelid = 'det.gcp_cost'::regclass AND attnum > 18 ORDER BY 1;
 

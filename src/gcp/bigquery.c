@@ -18,8 +18,8 @@
  * standard export has no such column, so there they are NULL without being
  * asked for, and a pushed condition on them holds for no row.
  *
- * Money: cost, credits and usage amounts are FLOAT64 in the export; the
- * query casts them to NUMERIC (9 decimal places, BigQuery's rounding), so
+ * Money: cost, cost_at_list, credits and usage amounts (in usage and in
+ * pricing units) are FLOAT64 in the export; the query casts them to NUMERIC (9 decimal places, BigQuery's rounding), so
  * that a sum is the same whether BigQuery or PostgreSQL adds.
  *
  *-------------------------------------------------------------------------
@@ -64,6 +64,9 @@ enum
 	COL_LABELS,
 	COL_RESOURCE_NAME,
 	COL_RESOURCE_GLOBAL_NAME,
+	COL_COST_AT_LIST,
+	COL_PRICING_QUANTITY,
+	COL_PRICING_UNIT,
 	NUM_COLS
 };
 
@@ -94,6 +97,9 @@ static const char *const column_sql[NUM_COLS] = {
 	"TO_JSON_STRING(labels)",
 	"resource.name",
 	"resource.global_name",
+	"CAST(cost_at_list AS NUMERIC)",
+	"CAST(usage.amount_in_pricing_units AS NUMERIC)",
+	"usage.pricing_unit",
 };
 
 static const char *const cost_types[] = {
@@ -125,6 +131,9 @@ static const FuColumn cost_columns[NUM_COLS] = {
 	{"labels", JSONBOID, 0},
 	TEXT_COL("resource_name"),
 	TEXT_COL("resource_global_name"),
+	{"cost_at_list", NUMERICOID, 0},
+	{"pricing_quantity", NUMERICOID, 0},
+	TEXT_COL("pricing_unit"),
 };
 
 static bool
@@ -136,7 +145,8 @@ is_time(int col)
 static bool
 is_money(int col)
 {
-	return col >= COL_COST && col <= COL_USAGE_AMOUNT;
+	return (col >= COL_COST && col <= COL_USAGE_AMOUNT) ||
+		col == COL_COST_AT_LIST || col == COL_PRICING_QUANTITY;
 }
 
 static bool
@@ -925,6 +935,8 @@ cell_datum(BqState *st, int col, char *s)
 		case COL_CREDITS:
 		case COL_NET_COST:
 		case COL_USAGE_AMOUNT:
+		case COL_COST_AT_LIST:
+		case COL_PRICING_QUANTITY:
 			return fu_numeric_datum(s, cost_columns[col].name);
 		case COL_LABELS:
 			return labels_datum(st->req, s);

@@ -55,5 +55,8 @@ const FuDoc fu_gcp_docs[] = {
 	{"gcp_cost", "labels", "Resource labels of the row, as a JSON object."},
 	{"gcp_cost", "resource_name", "Name of the resource (detailed export only; NULL with the standard export)."},
 	{"gcp_cost", "resource_global_name", "Globally unique name of the resource, such as //compute.googleapis.com/projects/p/zones/z/instances/123 (detailed export only; NULL with the standard export)."},
+	{"gcp_cost", "cost_at_list", "Cost of the usage at list prices, before credits, in currency (cost is at the account's contract prices)."},
+	{"gcp_cost", "pricing_quantity", "Usage quantity in pricing_unit, the unit the SKU is priced in (usage.amount_in_pricing_units)."},
+	{"gcp_cost", "pricing_unit", "Unit the SKU is priced in (hour, gibibyte month...)."},
 	{NULL, NULL, NULL}
 };

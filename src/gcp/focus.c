@@ -6,9 +6,10 @@
  *
  * Grain: one row per row of the export (an hour of a SKU in a project),
  * as gcp_cost's.  BilledCost and EffectiveCost are cost plus credits,
- * ContractedCost the cost before credits; the standard export has no
- * resource ids, and cost_at_list is not read (ListCost is NULL).  The
- * README lists the mapping.
+ * ContractedCost the cost before credits, ListCost cost_at_list (list
+ * prices, before credits); PricingQuantity and PricingUnit are the usage in
+ * the unit the SKU is priced in.  The standard export has no resource ids.
+ * The README lists the mapping.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,14 +40,18 @@ enum
 	IN_COST,
 	IN_NET_COST,
 	IN_USAGE_AMOUNT,
-	IN_LABELS
+	IN_LABELS,
+	IN_COST_AT_LIST,
+	IN_PRICING_QUANTITY,
+	IN_PRICING_UNIT
 };
 
 static const char *const inputs[] = {
 	"usage_start_time", "usage_end_time", "invoice_month",
 	"billing_account_id", "project_id", "project_name", "service", "sku",
 	"sku_id", "region", "cost_type", "currency", "usage_unit", "cost",
-	"net_cost", "usage_amount", "labels", NULL
+	"net_cost", "usage_amount", "labels", "cost_at_list", "pricing_quantity",
+	"pricing_unit", NULL
 };
 
 /* gcp_cost's rows are the export's, whatever it declares */
@@ -74,8 +79,9 @@ static const FuDerivedColumn columns[FOCUS_NUM_COLUMNS] = {
 	[FOCUS_CONSUMEDUNIT] = {NULL, READS(IN_USAGE_UNIT)},
 	[FOCUS_CONTRACTEDCOST] = {NULL, READS(IN_COST)},
 	[FOCUS_EFFECTIVECOST] = {NULL, READS(IN_NET_COST)},
-	[FOCUS_PRICINGQUANTITY] = {NULL, READS(IN_USAGE_AMOUNT)},
-	[FOCUS_PRICINGUNIT] = {NULL, READS(IN_USAGE_UNIT)},
+	[FOCUS_LISTCOST] = {NULL, READS(IN_COST_AT_LIST)},
+	[FOCUS_PRICINGQUANTITY] = {NULL, READS(IN_PRICING_QUANTITY)},
+	[FOCUS_PRICINGUNIT] = {NULL, READS(IN_PRICING_UNIT)},
 	[FOCUS_REGIONID] = {"region", READS(IN_REGION)},
 	[FOCUS_REGIONNAME] = {NULL, READS(IN_REGION)},
 	[FOCUS_SERVICECATEGORY] = {NULL, READS(IN_SERVICE)},
@@ -176,8 +182,9 @@ gcp_focus_derive(FuScan *scan, const Datum *in, const bool *innulls, Datum *valu
 	fu_focus_copy(values, nulls, FOCUS_CHARGEPERIODEND, in, innulls, IN_USAGE_END_TIME);
 	fu_focus_copy(values, nulls, FOCUS_CONSUMEDQUANTITY, in, innulls, IN_USAGE_AMOUNT);
 	fu_focus_copy(values, nulls, FOCUS_CONSUMEDUNIT, in, innulls, IN_USAGE_UNIT);
-	fu_focus_copy(values, nulls, FOCUS_PRICINGQUANTITY, in, innulls, IN_USAGE_AMOUNT);
-	fu_focus_copy(values, nulls, FOCUS_PRICINGUNIT, in, innulls, IN_USAGE_UNIT);
+	fu_focus_copy(values, nulls, FOCUS_LISTCOST, in, innulls, IN_COST_AT_LIST);
+	fu_focus_copy(values, nulls, FOCUS_PRICINGQUANTITY, in, innulls, IN_PRICING_QUANTITY);
+	fu_focus_copy(values, nulls, FOCUS_PRICINGUNIT, in, innulls, IN_PRICING_UNIT);
 	fu_focus_copy(values, nulls, FOCUS_REGIONID, in, innulls, IN_REGION);
 	fu_focus_copy(values, nulls, FOCUS_REGIONNAME, in, innulls, IN_REGION);
 	fu_focus_copy(values, nulls, FOCUS_SKUID, in, innulls, IN_SKU_ID);

@@ -110,6 +110,8 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_arn 'arn:a
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_arn 'arn:aws-cn:iam::111111111111:role/x');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration '60');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration 'an hour');
+ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration ' 3600');
+ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET duration '+3600');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET role_session_name 'cost report');
 ALTER USER MAPPING FOR CURRENT_USER SERVER aws_role OPTIONS (SET external_id 'x');
 -- and an option of AssumeRole without a role is an error, not ignored

@@ -85,10 +85,13 @@ fu_aws_check_session_name(const char *name, const char *value)
 void
 fu_aws_check_duration(const char *name, const char *value)
 {
-	char	   *end;
-	long		v = strtol(value, &end, 10);
+	long		v = 0;
+	const char *p;
 
-	if (end == value || *end != '\0' || v < 900 || v > 43200)
+	/* digits only: the value goes into the request as it is written */
+	for (p = value; *p >= '0' && *p <= '9' && p - value < 5; p++)
+		v = v * 10 + (*p - '0');
+	if (p == value || *p != '\0' || v < 900 || v > 43200)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),

@@ -2045,8 +2045,9 @@ tm2timestamp(struct pg_tm *tm, fsec_t fsec, int *tzp, Timestamp *result)
 	date = date2j(tm->tm_year, tm->tm_mon, tm->tm_mday) - POSTGRES_EPOCH_JDATE;
 	time = (((((int64) tm->tm_hour * MINS_PER_HOUR) + tm->tm_min) * SECS_PER_MINUTE) +
 			tm->tm_sec) * USECS_PER_SEC + fsec;
-	*result = date * USECS_PER_DAY + time;
-	if ((*result - time) / USECS_PER_DAY != date)
+	/* PostgreSQL detects this overflow by wrapping (-fwrapv): checked here */
+	if (__builtin_mul_overflow(date, USECS_PER_DAY, result) ||
+		__builtin_add_overflow(*result, time, result))
 	{
 		*result = 0;
 		return -1;

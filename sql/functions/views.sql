@@ -32,6 +32,14 @@ SELECT * FROM emu.same_rows(
   $$SELECT resource_id, ts, value FROM aws_metrics WHERE resource_type = 'ec2'
       AND metric_name = 'CPUUtilization' AND region = 'us-east-1'
       AND ts >= '2026-06-14 00:00+00' AND ts < '2026-06-14 00:10+00'$$);
+-- GCP's region is the zone its resource labels give
+SELECT count(*) > 0 AS some, bool_and(region = resource_labels ->> 'zone') AS zone_is_region
+FROM all_metrics a JOIN gcp_metrics g USING (resource_id, ts)
+WHERE a.provider = 'gcp' AND a.resource_type = 'gce_instance' AND g.resource_type = 'gce_instance'
+  AND a.metric_name = 'compute.googleapis.com/instance/cpu/utilization'
+  AND g.metric_type = 'compute.googleapis.com/instance/cpu/utilization'
+  AND a.ts >= '2026-06-14 00:00+00' AND a.ts < '2026-06-14 00:10+00'
+  AND g.ts >= '2026-06-14 00:00+00' AND g.ts < '2026-06-14 00:10+00';
 -- a schema-qualified name; without any metrics table, an error
 CREATE SCHEMA views_test;
 SELECT finops_usage.metrics_view('views_test.m');

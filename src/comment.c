@@ -68,11 +68,6 @@ doc_text(const FuProvider *p, const char *table, const FuSource *source,
 	return text;
 }
 
-/* SQL spellings of the operators, in FuOp order */
-static const char *const op_sql[] = {
-	"=", "<>", "<", "<=", ">", ">=", "IN", "NOT IN", "LIKE 'prefix%'"
-};
-
 /* Operators in the order the comment lists them */
 static const FuOp op_order[] = {
 	FU_OP_EQ, FU_OP_IN, FU_OP_NE, FU_OP_NOT_IN, FU_OP_LT, FU_OP_LE,
@@ -94,6 +89,7 @@ append_pushdown(StringInfo buf, const FuSource *src, int col)
 	{
 		FuQual		q;
 		FuPushdown	p;
+		const char *name;
 
 		if (!(c->pushable_ops & FU_OPMASK(op_order[i])))
 			continue;
@@ -102,10 +98,12 @@ append_pushdown(StringInfo buf, const FuSource *src, int col)
 		q.op = op_order[i];
 		q.valtype = c->type;
 		p = src->classify_qual(src, &q);
+		/* a LIKE pushes its literal prefix only */
+		name = q.op == FU_OP_PREFIX ? "LIKE 'prefix%'" : fu_op_name(q.op);
 		if (p == FU_PUSH_EXACT)
-			exact = lappend(exact, (char *) op_sql[op_order[i]]);
+			exact = lappend(exact, (char *) name);
 		else if (p == FU_PUSH_RECHECK)
-			rechecked = lappend(rechecked, (char *) op_sql[op_order[i]]);
+			rechecked = lappend(rechecked, (char *) name);
 	}
 	if (exact == NIL && rechecked == NIL)
 		appendStringInfoString(buf, "Conditions on it are evaluated locally.");
